@@ -1,0 +1,13 @@
+// Command kvsrtc gets from AWS credentials to a live Kinesis Video Streams
+// WebRTC session, and runs a local emulator of the KVS signaling service.
+package main
+
+import (
+	"os"
+
+	"github.com/kvsrtc/kvsrtc/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:]))
+}

@@ -1,0 +1,90 @@
+// Package cli is the kvsrtc command tree: one file per command, each with an
+// options struct and a run function, and the one exit-code table (exitcode.go).
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// IOStreams are where a command reads and writes; tests swap them.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer // results
+	ErrOut io.Writer // progress, timelines, errors
+}
+
+// Main runs kvsrtc with args and returns the process exit code.
+func Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ios := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	return Run(ctx, ios, args)
+}
+
+// Run runs kvsrtc with args on ios and returns the exit code.
+func Run(ctx context.Context, ios *IOStreams, args []string) int {
+	root := NewRootCmd(ios)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := exitCode(err)
+	if code == ExitCanceled && ctx.Err() != nil {
+		return code
+	}
+	fmt.Fprintf(ios.ErrOut, "kvsrtc: %v\n", err)
+	if h := hint(err); h != "" {
+		fmt.Fprintf(ios.ErrOut, "hint: %s\n", h)
+	}
+	return code
+}
+
+// hints let command files attach an actionable hint to an error.
+var hints []func(error) string
+
+func hint(err error) string {
+	for _, h := range hints {
+		if s := h(err); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(ios *IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kvsrtc",
+		Short: "Amazon Kinesis Video Streams WebRTC from the command line, and a local KVS emulator",
+		Long: `kvsrtc gets from AWS credentials to a live Kinesis Video Streams WebRTC session:
+signaling endpoints, ICE servers, signaling over WSS, master and viewer.
+"kvsrtc emulator" runs a local KVS signaling service that needs no AWS account.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(ios.In)
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &UsageError{Err: err}
+	})
+	for _, add := range commands {
+		root.AddCommand(add(ios))
+	}
+	return root
+}
+
+// commands are registered by each command file's init.
+var commands []func(*IOStreams) *cobra.Command
+
+// errSilent is returned by commands that already reported their failure.
+var errSilent = errors.New("silent")
