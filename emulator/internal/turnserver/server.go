@@ -1,0 +1,241 @@
+package turnserver
+
+import (
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/stun/v4"
+	"github.com/pion/turn/v5"
+)
+
+// Server is a running STUN/TURN server. Create it with Start and stop it
+// with Close. Its methods are safe for concurrent use.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+
+	turn    *turn.Server
+	tracker *tracker
+
+	udpAddr netip.AddrPort
+	tcpAddr netip.AddrPort
+	tlsAddr netip.AddrPort
+
+	allocations  atomic.Int64
+	authFailures atomic.Int64
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start listens on opts.IP over UDP and TCP (and TLS when opts.TLSConfig is
+// set), each on an OS-assigned port, and serves STUN binding requests and
+// TURN allocations with UDP relays on the same IP. optFns change the copied
+// options after defaults are filled; the caller's struct is never changed.
+func Start(opts Options, optFns ...func(*Options)) (*Server, error) {
+	opts = opts.withDefaults()
+	for _, fn := range optFns {
+		fn(&opts)
+	}
+
+	ip, err := netip.ParseAddr(opts.IP)
+	if err != nil {
+		return nil, fmt.Errorf("start turn server: parse ip %q: %w", opts.IP, err)
+	}
+	if ip.IsUnspecified() || ip.Zone() != "" {
+		return nil, fmt.Errorf("start turn server: ip %s is not a concrete relay address", ip)
+	}
+	ip = ip.Unmap()
+	if opts.TLSConfig != nil && len(opts.TLSConfig.Certificates) == 0 &&
+		opts.TLSConfig.GetCertificate == nil && opts.TLSConfig.GetConfigForClient == nil {
+		return nil, errors.New("start turn server: tls config has no certificate")
+	}
+	if len(opts.Secret) == 0 {
+		opts.Secret = make([]byte, secretSize)
+		if _, err := rand.Read(opts.Secret); err != nil {
+			return nil, fmt.Errorf("start turn server: generate secret: %w", err)
+		}
+	}
+
+	s := &Server{
+		opts:    opts,
+		log:     opts.Logger.With("component", "turnserver"),
+		tracker: newTracker(),
+	}
+	if err := s.listen(ip); err != nil {
+		// No pion goroutine runs yet: close the sockets, nothing to wait for.
+		_ = s.tracker.closeAll()
+		return nil, fmt.Errorf("start turn server: %w", err)
+	}
+	s.log.Info("turn server started", "udp", s.udpAddr, "tcp", s.tcpAddr, "tls", s.tlsAddr, "realm", opts.Realm)
+	return s, nil
+}
+
+// listen opens the sockets and starts pion's server on them.
+func (s *Server) listen(ip netip.Addr) error {
+	gen := &relayGenerator{ip: ip, t: s.tracker}
+	cfg := turn.ServerConfig{
+		Realm:         s.opts.Realm,
+		AuthHandler:   s.authenticate,
+		LoggerFactory: loggerFactory{l: s.opts.Logger.With("component", "pion-turn")},
+		EventHandler: turn.EventHandler{
+			OnAuth:              s.onAuth,
+			OnAllocationCreated: s.onAllocationCreated,
+		},
+	}
+
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+	if err != nil {
+		return fmt.Errorf("listen udp: %w", err)
+	}
+	s.udpAddr = pc.LocalAddr().(*net.UDPAddr).AddrPort() //nolint:forcetypeassert // a UDPConn's address
+	udp, ok := newPacketConn(s.tracker, pc, true)
+	if !ok {
+		return net.ErrClosed
+	}
+	cfg.PacketConnConfigs = []turn.PacketConnConfig{{PacketConn: udp, RelayAddressGenerator: gen}}
+
+	tcp, addr, err := s.listenTCP(ip)
+	if err != nil {
+		return fmt.Errorf("listen tcp: %w", err)
+	}
+	s.tcpAddr = addr
+	cfg.ListenerConfigs = []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: gen}}
+
+	if s.opts.TLSConfig != nil {
+		ln, addr, err := s.listenTCP(ip)
+		if err != nil {
+			return fmt.Errorf("listen tls: %w", err)
+		}
+		s.tlsAddr = addr
+		cfg.ListenerConfigs = append(cfg.ListenerConfigs, turn.ListenerConfig{
+			Listener:              tls.NewListener(ln, s.opts.TLSConfig),
+			RelayAddressGenerator: gen,
+		})
+	}
+
+	s.turn, err = turn.NewServer(cfg)
+	if err != nil {
+		return fmt.Errorf("new pion server: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) listenTCP(ip netip.Addr) (net.Listener, netip.AddrPort, error) {
+	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+	if err != nil {
+		return nil, netip.AddrPort{}, err
+	}
+	addr := ln.Addr().(*net.TCPAddr).AddrPort() //nolint:forcetypeassert // a TCPListener's address
+	tl, ok := newListener(s.tracker, ln)
+	if !ok {
+		return nil, netip.AddrPort{}, net.ErrClosed
+	}
+	return tl, addr, nil
+}
+
+// UDPAddr is the address of the STUN/TURN UDP listener
+// ("turn:host:port?transport=udp").
+func (s *Server) UDPAddr() netip.AddrPort { return s.udpAddr }
+
+// TCPAddr is the address of the STUN/TURN TCP listener
+// ("turn:host:port?transport=tcp").
+func (s *Server) TCPAddr() netip.AddrPort { return s.tcpAddr }
+
+// TLSAddr is the address of the TURN-over-TLS listener
+// ("turns:host:port?transport=tcp"); the zero AddrPort (IsValid false) when
+// Options.TLSConfig was nil.
+func (s *Server) TLSAddr() netip.AddrPort { return s.tlsAddr }
+
+// Realm is the TURN realm the server announces.
+func (s *Server) Realm() string { return s.opts.Realm }
+
+// Allocations counts successful TURN allocations since Start, over every
+// transport.
+func (s *Server) Allocations() int64 { return s.allocations.Load() }
+
+// AuthFailures counts rejected authenticated requests since Start:
+// malformed or expired usernames, wrong realm, and wrong passwords
+// (MESSAGE-INTEGRITY mismatch). The unauthenticated first Allocate that
+// every client sends to learn the nonce is not counted.
+func (s *Server) AuthFailures() int64 { return s.authFailures.Load() }
+
+// Close stops the listeners, closes every client connection and relay
+// socket, and waits until no pion goroutine is reading or writing any of
+// them. It is idempotent: later calls wait for the first and return its
+// result.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		errTurn := s.turn.Close()
+		errSocks := s.tracker.closeAll()
+		s.tracker.wait()
+		if err := errors.Join(errTurn, errSocks); err != nil {
+			s.closeErr = fmt.Errorf("close turn server: %w", err)
+		}
+		s.log.Info("turn server closed")
+	})
+	return s.closeErr
+}
+
+// authenticate is pion's AuthHandler: it recomputes the password from the
+// username (nothing is stored) and returns the long-term key pion checks
+// MESSAGE-INTEGRITY with (hmac.Equal, constant time).
+//
+// Expiry is checked on Allocate only. Refresh, CreatePermission and
+// ChannelBind of an existing allocation keep working with the same
+// credentials past their expiry, as with the real service, whose 300 s
+// credentials do not end longer sessions; the allocation still needs a
+// correct password and ends when it is no longer refreshed.
+func (s *Server) authenticate(ra *turn.RequestAttributes) (userID string, key []byte, ok bool) {
+	var err error
+	switch {
+	case ra.Realm != s.opts.Realm:
+		err = errors.New("wrong realm")
+	case ra.Method == stun.MethodAllocate:
+		err = s.checkUsername(ra.Username)
+	default:
+		_, err = parseUsername(ra.Username)
+	}
+	if err != nil {
+		s.authFailures.Add(1)
+		s.log.Info("turn auth rejected", "reason", err.Error(), "username", ra.Username,
+			"realm", ra.Realm, "method", ra.Method.String(), "src", addrString(ra.SrcAddr))
+		return "", nil, false
+	}
+	_, b64, _ := strings.Cut(ra.Username, ":")
+	user, _ := base64.StdEncoding.DecodeString(b64) // validated by parseUsername
+	return string(user), turn.GenerateAuthKey(ra.Username, ra.Realm, s.password(ra.Username)), true
+}
+
+// onAuth counts MESSAGE-INTEGRITY failures: requests whose username passed
+// authenticate but whose password was wrong.
+func (s *Server) onAuth(src, _ net.Addr, protocol, username, _, method string, verdict bool) {
+	if verdict {
+		return
+	}
+	s.authFailures.Add(1)
+	s.log.Info("turn auth rejected", "reason", "wrong password", "username", username,
+		"method", method, "protocol", protocol, "src", addrString(src))
+}
+
+func (s *Server) onAllocationCreated(src, _ net.Addr, protocol, userID, _ string, relay net.Addr, _ int) {
+	s.allocations.Add(1)
+	s.log.Debug("turn allocation created", "src", addrString(src), "protocol", protocol,
+		"user", userID, "relay", addrString(relay))
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
