@@ -1,0 +1,710 @@
+package emulator
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	mrand "math/rand/v2"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// operation is a named API operation.
+type operation struct {
+	name string
+	run  func(*call) (any, *apiError)
+}
+
+var (
+	reRegion  = regexp.MustCompile(`^[a-z0-9-]+$`)
+	reAccount = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// Limits of the model and the service's quotas (spec §1.2, §7).
+const (
+	defaultTTL          = 60
+	minTTL, maxTTL      = 5, 120
+	maxTags             = 50
+	defaultListLimit    = 500
+	channelLimitLarge   = 10000 // us-east-1, us-west-2
+	channelLimitDefault = 5000
+)
+
+// controlOps are the control-plane operations (service kinesisvideo,
+// API 2017-09-30), keyed by their path (spec §1.3).
+var controlOps = map[string]operation{
+	"CreateSignalingChannel":            {"CreateSignalingChannel", (*call).createSignalingChannel},
+	"DescribeSignalingChannel":          {"DescribeSignalingChannel", (*call).describeSignalingChannel},
+	"ListSignalingChannels":             {"ListSignalingChannels", (*call).listSignalingChannels},
+	"UpdateSignalingChannel":            {"UpdateSignalingChannel", (*call).updateSignalingChannel},
+	"DeleteSignalingChannel":            {"DeleteSignalingChannel", (*call).deleteSignalingChannel},
+	"GetSignalingChannelEndpoint":       {"GetSignalingChannelEndpoint", (*call).getSignalingChannelEndpoint},
+	"TagResource":                       {"TagResource", (*call).tagResource},
+	"UntagResource":                     {"UntagResource", (*call).untagResource},
+	"ListTagsForResource":               {"ListTagsForResource", (*call).listTagsForResource},
+	"DescribeMediaStorageConfiguration": {"DescribeMediaStorageConfiguration", (*call).describeMediaStorageConfiguration},
+	"UpdateMediaStorageConfiguration":   {"UpdateMediaStorageConfiguration", (*call).updateMediaStorageConfiguration},
+}
+
+func init() {
+	// The paths are lower camel case except the three tag operations (§1.3
+	// item 9): /createSignalingChannel but /TagResource.
+	for name, op := range controlOps {
+		if !strings.HasSuffix(name, "Resource") {
+			delete(controlOps, name)
+			controlOps[strings.ToLower(name[:1])+name[1:]] = op
+		}
+	}
+}
+
+type smConfig struct {
+	MessageTtlSeconds *int `json:"MessageTtlSeconds"`
+}
+
+type tag struct {
+	Key   *string `json:"Key"`
+	Value *string `json:"Value"`
+}
+
+// channelInfo is the ChannelInfo shape, members in model order (§1.3 item 2:
+// the C SDK's parser wants ChannelInfo first and SingleMasterConfiguration
+// holding only MessageTtlSeconds).
+type channelInfo struct {
+	ChannelName               string       `json:"ChannelName"`
+	ChannelARN                string       `json:"ChannelARN"`
+	ChannelType               string       `json:"ChannelType"`
+	ChannelStatus             string       `json:"ChannelStatus"`
+	CreationTime              epochSeconds `json:"CreationTime"`
+	SingleMasterConfiguration struct {
+		MessageTtlSeconds int `json:"MessageTtlSeconds"`
+	} `json:"SingleMasterConfiguration"`
+	Version string `json:"Version"`
+}
+
+// epochSeconds is a restJson1 timestamp: a JSON number of epoch seconds
+// (§1.2: Go v2 rejects strings), here with millisecond precision.
+type epochSeconds time.Time
+
+func (t epochSeconds) MarshalJSON() ([]byte, error) {
+	ms := time.Time(t).UnixMilli()
+	return []byte(strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)), nil
+}
+
+func infoOf(c channelRecord) channelInfo {
+	ci := channelInfo{ChannelName: c.Name, ChannelARN: c.ARN, ChannelType: c.Type, ChannelStatus: c.Status,
+		CreationTime: epochSeconds(c.CreationTime), Version: c.Version}
+	ci.SingleMasterConfiguration.MessageTtlSeconds = c.TTLSeconds
+	return ci
+}
+
+func (c *call) channelResource(name string) string {
+	return fmt.Sprintf("arn:%s:kinesisvideo:%s:%s:channel/%s/*", c.e.partition, c.e.opts.Region, c.cred.Account, name)
+}
+
+// lookup finds the caller's channel by ARN; channels of other accounts
+// and regions do not exist for the caller.
+func (c *call) lookup(arn string) (channelRecord, *apiError) {
+	ch, ok := c.e.store.get(arn)
+	if !ok || ch.Account != c.cred.Account {
+		return channelRecord{}, errChannelNotFound()
+	}
+	return ch, nil
+}
+
+func validateTags(v *validator, field string, tags []tag, min int) {
+	if len(tags) < min || len(tags) > maxTags {
+		v.add(field, len(tags), fmt.Sprintf("have length between %d and %d", min, maxTags))
+	}
+	for i, t := range tags {
+		f := fmt.Sprintf("%s.%d.member", field, i+1)
+		v.required(f+".key", t.Key != nil)
+		v.required(f+".value", t.Value != nil)
+		v.str(f+".key", t.Key, 1, 128, reTagKey, patTagKey)
+		v.str(f+".value", t.Value, 0, 256, reTagValue, patTagValue)
+	}
+}
+
+func newVersion() string {
+	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 20)
+	for i := range b {
+		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alnum))))
+		b[i] = alnum[n.Int64()]
+	}
+	return string(b)
+}
+
+func (c *call) createSignalingChannel() (any, *apiError) {
+	var in struct {
+		ChannelName               *string   `json:"ChannelName"`
+		ChannelType               *string   `json:"ChannelType"`
+		SingleMasterConfiguration *smConfig `json:"SingleMasterConfiguration"`
+		Tags                      []tag     `json:"Tags"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.required("channelName", in.ChannelName != nil)
+	v.str("channelName", in.ChannelName, 1, 256, reChannelName, patChannelName)
+	v.enum("channelType", in.ChannelType, "SINGLE_MASTER", "FULL_MESH")
+	if in.SingleMasterConfiguration != nil {
+		v.intRange("singleMasterConfiguration.messageTtlSeconds", in.SingleMasterConfiguration.MessageTtlSeconds, minTTL, maxTTL)
+	}
+	if in.Tags != nil {
+		validateTags(&v, "tags", in.Tags, 0)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := c.authorize("kinesisvideo:CreateSignalingChannel", c.channelResource(*in.ChannelName), false); err != nil {
+		return nil, err
+	}
+	if in.ChannelType != nil && *in.ChannelType == "FULL_MESH" {
+		// UNCONFIRMED (§1.2, §10 item 10): the docs say only SINGLE_MASTER
+		// is supported.
+		return nil, errInvalidArgument("ChannelType FULL_MESH is not supported; use SINGLE_MASTER")
+	}
+	limit := channelLimitDefault
+	if r := c.e.opts.Region; r == "us-east-1" || r == "us-west-2" {
+		limit = channelLimitLarge
+	}
+	if c.e.store.count(c.cred.Account) >= limit {
+		return nil, &apiError{Status: 400, Code: "AccountChannelLimitExceededException",
+			Message: fmt.Sprintf("The account has reached its limit of %d signaling channels in %s.", limit, c.e.opts.Region)}
+	}
+	ttl := defaultTTL
+	if in.SingleMasterConfiguration != nil && in.SingleMasterConfiguration.MessageTtlSeconds != nil {
+		ttl = *in.SingleMasterConfiguration.MessageTtlSeconds
+	}
+	created := c.now.Truncate(time.Millisecond)
+	ch := channelRecord{
+		Account: c.cred.Account,
+		Name:    *in.ChannelName,
+		// §1.5: the suffix is the creation instant in epoch milliseconds,
+		// 13 digits; CreationTime carries the same instant (§13).
+		ARN: fmt.Sprintf("arn:%s:kinesisvideo:%s:%s:channel/%s/%013d",
+			c.e.partition, c.e.opts.Region, c.cred.Account, *in.ChannelName, created.UnixMilli()),
+		Type:         "SINGLE_MASTER",
+		Status:       "ACTIVE", // §1.3: ACTIVE at once; no client polls for it
+		CreationTime: created,
+		TTLSeconds:   ttl,
+		Version:      newVersion(),
+	}
+	if len(in.Tags) > 0 {
+		ch.Tags = map[string]string{}
+		for _, t := range in.Tags {
+			ch.Tags[*t.Key] = *t.Value
+		}
+	}
+	ok, err := c.e.store.create(ch)
+	if err != nil {
+		return nil, &apiError{Status: 500, Code: "InternalFailure", Message: "could not store the channel", Lower: true}
+	}
+	if !ok {
+		return nil, errInUse("The signaling channel %s already exists.", ch.Name)
+	}
+	return struct {
+		ChannelARN string `json:"ChannelARN"`
+	}{ch.ARN}, nil
+}
+
+// channelByNameOrARN resolves the ChannelName/ChannelARN pair of Describe*.
+func (c *call) channelByNameOrARN(name, arn *string, action string) (channelRecord, *apiError) {
+	var v validator
+	v.str("channelName", name, 1, 256, reChannelName, patChannelName)
+	v.str("channelARN", arn, 1, 1024, reARN, patARN)
+	if err := v.err(); err != nil {
+		return channelRecord{}, err
+	}
+	switch {
+	case name == nil && arn == nil:
+		// UNCONFIRMED (§1.3 item 2): neither given.
+		return channelRecord{}, errInvalidArgument("Either ChannelName or ChannelARN must be specified.")
+	case name != nil && arn != nil:
+		return channelRecord{}, errInvalidArgument("Specify either ChannelName or ChannelARN, not both.")
+	}
+	resource := ""
+	if arn != nil {
+		resource = *arn
+	} else {
+		resource = c.channelResource(*name)
+	}
+	if err := c.authorize(action, resource, false); err != nil {
+		return channelRecord{}, err
+	}
+	if arn != nil {
+		return c.lookup(*arn)
+	}
+	ch, ok := c.e.store.getByName(c.cred.Account, *name)
+	if !ok {
+		return channelRecord{}, errChannelNotFound()
+	}
+	return ch, nil
+}
+
+func (c *call) describeSignalingChannel() (any, *apiError) {
+	var in struct {
+		ChannelName *string `json:"ChannelName"`
+		ChannelARN  *string `json:"ChannelARN"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	ch, err := c.channelByNameOrARN(in.ChannelName, in.ChannelARN, "kinesisvideo:DescribeSignalingChannel")
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		ChannelInfo channelInfo `json:"ChannelInfo"`
+	}{infoOf(ch)}, nil
+}
+
+func (c *call) listSignalingChannels() (any, *apiError) {
+	var in struct {
+		MaxResults           *int    `json:"MaxResults"`
+		NextToken            *string `json:"NextToken"`
+		ChannelNameCondition *struct {
+			ComparisonOperator *string `json:"ComparisonOperator"`
+			ComparisonValue    *string `json:"ComparisonValue"`
+		} `json:"ChannelNameCondition"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.intRange("maxResults", in.MaxResults, 1, 10000)
+	v.str("nextToken", in.NextToken, 0, 1024, reNextToken, patNextToken)
+	prefix := ""
+	if cond := in.ChannelNameCondition; cond != nil {
+		v.enum("channelNameCondition.comparisonOperator", cond.ComparisonOperator, "BEGINS_WITH")
+		v.str("channelNameCondition.comparisonValue", cond.ComparisonValue, 1, 256, reChannelName, patChannelName)
+		if cond.ComparisonValue != nil {
+			prefix = *cond.ComparisonValue
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := c.authorize("kinesisvideo:ListSignalingChannels", "*", false); err != nil {
+		return nil, err
+	}
+	after := ""
+	if in.NextToken != nil && *in.NextToken != "" {
+		b, err := base64.StdEncoding.DecodeString(*in.NextToken)
+		if err != nil || !strings.HasPrefix(string(b), "after:") {
+			return nil, errInvalidArgument("NextToken is not a token this service returned")
+		}
+		after = strings.TrimPrefix(string(b), "after:")
+	}
+	limit := defaultListLimit
+	if in.MaxResults != nil {
+		limit = *in.MaxResults
+	}
+	page, more := c.e.store.list(c.cred.Account, prefix, after, limit)
+	out := struct {
+		ChannelInfoList []channelInfo `json:"ChannelInfoList"`
+		NextToken       string        `json:"NextToken,omitempty"`
+	}{ChannelInfoList: []channelInfo{}}
+	for _, ch := range page {
+		out.ChannelInfoList = append(out.ChannelInfoList, infoOf(ch))
+	}
+	if more {
+		out.NextToken = base64.StdEncoding.EncodeToString([]byte("after:" + page[len(page)-1].Name))
+	}
+	return out, nil
+}
+
+func (c *call) updateSignalingChannel() (any, *apiError) {
+	var in struct {
+		ChannelARN                *string   `json:"ChannelARN"`
+		CurrentVersion            *string   `json:"CurrentVersion"`
+		SingleMasterConfiguration *smConfig `json:"SingleMasterConfiguration"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.required("channelARN", in.ChannelARN != nil)
+	v.required("currentVersion", in.CurrentVersion != nil)
+	v.str("channelARN", in.ChannelARN, 1, 1024, reARN, patARN)
+	v.str("currentVersion", in.CurrentVersion, 1, 64, reVersion, patVersion)
+	if in.SingleMasterConfiguration != nil {
+		v.intRange("singleMasterConfiguration.messageTtlSeconds", in.SingleMasterConfiguration.MessageTtlSeconds, minTTL, maxTTL)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := c.authorize("kinesisvideo:UpdateSignalingChannel", *in.ChannelARN, false); err != nil {
+		return nil, err
+	}
+	if _, err := c.lookup(*in.ChannelARN); err != nil {
+		return nil, err
+	}
+	_, found, aerr := c.updateChannel(*in.ChannelARN, func(ch *channelRecord) *apiError {
+		if ch.Version != *in.CurrentVersion {
+			return &apiError{Status: 400, Code: "VersionMismatchException",
+				Message: fmt.Sprintf("The version %s does not match the current version of the channel.", *in.CurrentVersion)}
+		}
+		if in.SingleMasterConfiguration != nil && in.SingleMasterConfiguration.MessageTtlSeconds != nil {
+			ch.TTLSeconds = *in.SingleMasterConfiguration.MessageTtlSeconds
+		}
+		ch.Version = newVersion()
+		return nil
+	})
+	if !found {
+		return nil, errChannelNotFound()
+	}
+	if aerr != nil {
+		return nil, aerr
+	}
+	return struct{}{}, nil
+}
+
+// updateChannel runs fn on the stored channel; fn's apiError aborts.
+func (c *call) updateChannel(arn string, fn func(*channelRecord) *apiError) (channelRecord, bool, *apiError) {
+	var aerr *apiError
+	ch, found, err := c.e.store.update(arn, func(ch *channelRecord) error {
+		if e := fn(ch); e != nil {
+			aerr = e
+			return e
+		}
+		return nil
+	})
+	if aerr != nil {
+		return ch, found, aerr
+	}
+	if err != nil {
+		return ch, found, &apiError{Status: 500, Code: "InternalFailure", Message: "could not store the channel", Lower: true}
+	}
+	return ch, found, nil
+}
+
+func (c *call) deleteSignalingChannel() (any, *apiError) {
+	var in struct {
+		ChannelARN     *string `json:"ChannelARN"`
+		CurrentVersion *string `json:"CurrentVersion"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.required("channelARN", in.ChannelARN != nil)
+	v.str("channelARN", in.ChannelARN, 1, 1024, reARN, patARN)
+	v.str("currentVersion", in.CurrentVersion, 1, 64, reVersion, patVersion)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := c.authorize("kinesisvideo:DeleteSignalingChannel", *in.ChannelARN, false); err != nil {
+		return nil, err
+	}
+	if _, err := c.lookup(*in.ChannelARN); err != nil {
+		return nil, err
+	}
+	var aerr *apiError
+	found, err := c.e.store.delete(*in.ChannelARN, func(ch *channelRecord) error {
+		if in.CurrentVersion != nil && ch.Version != *in.CurrentVersion {
+			aerr = &apiError{Status: 400, Code: "VersionMismatchException",
+				Message: fmt.Sprintf("The version %s does not match the current version of the channel.", *in.CurrentVersion)}
+			return aerr
+		}
+		return nil
+	})
+	switch {
+	case !found:
+		return nil, errChannelNotFound()
+	case aerr != nil:
+		return nil, aerr
+	case err != nil:
+		return nil, &apiError{Status: 500, Code: "InternalFailure", Message: "could not delete the channel", Lower: true}
+	}
+	return struct{}{}, nil
+}
+
+type resourceEndpoint struct {
+	Protocol         string `json:"Protocol"`
+	ResourceEndpoint string `json:"ResourceEndpoint"`
+}
+
+// endpointID is the 8-hex id of a channel's resource endpoint of one kind:
+// deterministic, so endpoints stay valid across restarts (§5.4), and
+// independent between kinds as the service's are (§13).
+func (e *Emulator) endpointID(ch channelRecord, kind string) string {
+	sum := sha256.Sum256([]byte(ch.Account + "|" + e.opts.Region + "|" + ch.Name + "|" + kind))
+	return hex.EncodeToString(sum[:4])
+}
+
+func (c *call) getSignalingChannelEndpoint() (any, *apiError) {
+	var in struct {
+		ChannelARN                               *string `json:"ChannelARN"`
+		SingleMasterChannelEndpointConfiguration *struct {
+			Protocols []string `json:"Protocols"`
+			Role      *string  `json:"Role"`
+		} `json:"SingleMasterChannelEndpointConfiguration"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.required("channelARN", in.ChannelARN != nil)
+	v.str("channelARN", in.ChannelARN, 1, 1024, reARN, patARN)
+	// UNCONFIRMED defaults (§1.3 item 6): MASTER and [WSS, HTTPS].
+	role, protocols := "MASTER", []string{"WSS", "HTTPS"}
+	if cfg := in.SingleMasterChannelEndpointConfiguration; cfg != nil {
+		v.enum("singleMasterChannelEndpointConfiguration.role", cfg.Role, "MASTER", "VIEWER")
+		if cfg.Role != nil {
+			role = *cfg.Role
+		}
+		if cfg.Protocols != nil {
+			if n := len(cfg.Protocols); n < 1 || n > 5 {
+				v.add("singleMasterChannelEndpointConfiguration.protocols", n, "have length between 1 and 5")
+			}
+			for i := range cfg.Protocols {
+				v.enum(fmt.Sprintf("singleMasterChannelEndpointConfiguration.protocols.%d.member", i+1), &cfg.Protocols[i], "WSS", "HTTPS", "WEBRTC")
+			}
+			protocols = cfg.Protocols
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := c.authorize("kinesisvideo:GetSignalingChannelEndpoint", *in.ChannelARN, false); err != nil {
+		return nil, err
+	}
+	ch, aerr := c.lookup(*in.ChannelARN)
+	if aerr != nil {
+		return nil, aerr
+	}
+	e := c.e
+	list := make([]resourceEndpoint, 0, len(protocols))
+	wsScheme, httpScheme := "wss", "https"
+	if e.opts.InsecureHTTP {
+		wsScheme, httpScheme = "ws", "http"
+	}
+	for _, p := range protocols {
+		var ep string
+		switch p {
+		case "HTTPS":
+			ep = e.endpointURL(httpScheme, "r-"+e.endpointID(ch, "r"))
+		case "WSS":
+			kind := "m"
+			if role == "VIEWER" {
+				kind = "v"
+			}
+			ep = e.endpointURL(wsScheme, kind+"-"+e.endpointID(ch, kind))
+		case "WEBRTC":
+			// §1.3 item 6: only for channels configured for ingestion.
+			if ch.StorageStatus != "ENABLED" {
+				return nil, errInvalidArgument("The WEBRTC protocol is only applicable for channels that are configured for ingestion (media storage ENABLED).")
+			}
+			ep = e.endpointURL(httpScheme, "w-"+e.endpointID(ch, "w"))
+		}
+		list = append(list, resourceEndpoint{Protocol: p, ResourceEndpoint: ep})
+	}
+	if e.opts.ShuffleEndpoints {
+		mrand.Shuffle(len(list), func(i, j int) { list[i], list[j] = list[j], list[i] })
+	}
+	return struct {
+		ResourceEndpointList []resourceEndpoint `json:"ResourceEndpointList"`
+	}{list}, nil
+}
+
+func (c *call) tagResource() (any, *apiError) {
+	var in struct {
+		ResourceARN *string `json:"ResourceARN"`
+		Tags        []tag   `json:"Tags"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.required("resourceARN", in.ResourceARN != nil)
+	v.required("tags", in.Tags != nil)
+	v.str("resourceARN", in.ResourceARN, 1, 1024, reARN, patARN)
+	if in.Tags != nil {
+		validateTags(&v, "tags", in.Tags, 1)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := c.authorize("kinesisvideo:TagResource", *in.ResourceARN, false); err != nil {
+		return nil, err
+	}
+	if _, err := c.lookup(*in.ResourceARN); err != nil {
+		return nil, err
+	}
+	_, found, aerr := c.updateChannel(*in.ResourceARN, func(ch *channelRecord) *apiError {
+		next := map[string]string{}
+		for k, val := range ch.Tags {
+			next[k] = val
+		}
+		for _, t := range in.Tags {
+			next[*t.Key] = *t.Value
+		}
+		if len(next) > maxTags {
+			return &apiError{Status: 400, Code: "TagsPerResourceExceededLimitException",
+				Message: fmt.Sprintf("The resource would have %d tags; the limit is %d.", len(next), maxTags)}
+		}
+		ch.Tags = next
+		return nil
+	})
+	if !found {
+		return nil, errChannelNotFound()
+	}
+	if aerr != nil {
+		return nil, aerr
+	}
+	return struct{}{}, nil
+}
+
+func (c *call) untagResource() (any, *apiError) {
+	var in struct {
+		ResourceARN *string  `json:"ResourceARN"`
+		TagKeyList  []string `json:"TagKeyList"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.required("resourceARN", in.ResourceARN != nil)
+	v.required("tagKeyList", in.TagKeyList != nil)
+	v.str("resourceARN", in.ResourceARN, 1, 1024, reARN, patARN)
+	if in.TagKeyList != nil && (len(in.TagKeyList) < 1 || len(in.TagKeyList) > maxTags) {
+		v.add("tagKeyList", len(in.TagKeyList), fmt.Sprintf("have length between 1 and %d", maxTags))
+	}
+	for i := range in.TagKeyList {
+		v.str(fmt.Sprintf("tagKeyList.%d.member", i+1), &in.TagKeyList[i], 1, 128, reTagKey, patTagKey)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := c.authorize("kinesisvideo:UntagResource", *in.ResourceARN, false); err != nil {
+		return nil, err
+	}
+	if _, err := c.lookup(*in.ResourceARN); err != nil {
+		return nil, err
+	}
+	_, found, aerr := c.updateChannel(*in.ResourceARN, func(ch *channelRecord) *apiError {
+		for _, k := range in.TagKeyList {
+			delete(ch.Tags, k)
+		}
+		return nil
+	})
+	if !found {
+		return nil, errChannelNotFound()
+	}
+	if aerr != nil {
+		return nil, aerr
+	}
+	return struct{}{}, nil
+}
+
+func (c *call) listTagsForResource() (any, *apiError) {
+	var in struct {
+		ResourceARN *string `json:"ResourceARN"`
+		NextToken   *string `json:"NextToken"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.required("resourceARN", in.ResourceARN != nil)
+	v.str("resourceARN", in.ResourceARN, 1, 1024, reARN, patARN)
+	v.str("nextToken", in.NextToken, 0, 1024, reNextToken, patNextToken)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := c.authorize("kinesisvideo:ListTagsForResource", *in.ResourceARN, false); err != nil {
+		return nil, err
+	}
+	ch, aerr := c.lookup(*in.ResourceARN)
+	if aerr != nil {
+		return nil, aerr
+	}
+	// At most 50 tags: one page, no NextToken.
+	return struct {
+		Tags map[string]string `json:"Tags,omitempty"`
+	}{ch.Tags}, nil
+}
+
+type mediaStorageConfiguration struct {
+	StreamARN *string `json:"StreamARN,omitempty"`
+	Status    *string `json:"Status"`
+}
+
+func (c *call) describeMediaStorageConfiguration() (any, *apiError) {
+	var in struct {
+		ChannelName *string `json:"ChannelName"`
+		ChannelARN  *string `json:"ChannelARN"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	ch, err := c.channelByNameOrARN(in.ChannelName, in.ChannelARN, "kinesisvideo:DescribeMediaStorageConfiguration")
+	if err != nil {
+		return nil, err
+	}
+	status := ch.StorageStatus
+	if status == "" {
+		status = "DISABLED"
+	}
+	out := mediaStorageConfiguration{Status: &status}
+	if ch.StorageStreamARN != "" {
+		out.StreamARN = &ch.StorageStreamARN
+	}
+	return struct {
+		MediaStorageConfiguration mediaStorageConfiguration `json:"MediaStorageConfiguration"`
+	}{out}, nil
+}
+
+func (c *call) updateMediaStorageConfiguration() (any, *apiError) {
+	var in struct {
+		ChannelARN                *string                    `json:"ChannelARN"`
+		MediaStorageConfiguration *mediaStorageConfiguration `json:"MediaStorageConfiguration"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.required("channelARN", in.ChannelARN != nil)
+	v.required("mediaStorageConfiguration", in.MediaStorageConfiguration != nil)
+	v.str("channelARN", in.ChannelARN, 1, 1024, reARN, patARN)
+	if m := in.MediaStorageConfiguration; m != nil {
+		v.required("mediaStorageConfiguration.status", m.Status != nil)
+		v.enum("mediaStorageConfiguration.status", m.Status, "ENABLED", "DISABLED")
+		v.str("mediaStorageConfiguration.streamARN", m.StreamARN, 1, 1024, reARN, patARN)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := c.authorize("kinesisvideo:UpdateMediaStorageConfiguration", *in.ChannelARN, false); err != nil {
+		return nil, err
+	}
+	if _, err := c.lookup(*in.ChannelARN); err != nil {
+		return nil, err
+	}
+	m := in.MediaStorageConfiguration
+	if *m.Status == "ENABLED" && m.StreamARN == nil {
+		return nil, errInvalidArgument("A StreamARN is required to enable media storage.")
+	}
+	_, found, aerr := c.updateChannel(*in.ChannelARN, func(ch *channelRecord) *apiError {
+		ch.StorageStatus = *m.Status
+		ch.StorageStreamARN = ""
+		if m.StreamARN != nil {
+			ch.StorageStreamARN = *m.StreamARN
+		}
+		return nil
+	})
+	if !found {
+		return nil, errChannelNotFound()
+	}
+	if aerr != nil {
+		return nil, aerr
+	}
+	return struct{}{}, nil
+}

@@ -1,0 +1,114 @@
+package emulator
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// dataOps are the data-plane operations (service kinesis-video-signaling,
+// API 2019-12-04), served under an HTTPS resource endpoint /r-<id> (§3).
+var dataOps = map[string]operation{
+	"/v1/get-ice-server-config":      {"GetIceServerConfig", (*call).getIceServerConfig},
+	"/v1/send-alexa-offer-to-master": {"SendAlexaOfferToMaster", (*call).sendAlexaOfferToMaster},
+}
+
+type iceServer struct {
+	// Keys in the service's order (§13): Password, Ttl, Uris, Username.
+	Password string   `json:"Password"`
+	TTL      int      `json:"Ttl"`
+	URIs     []string `json:"Uris"`
+	Username string   `json:"Username"`
+}
+
+// iceServersPerResponse is how many servers GetIceServerConfig returns:
+// two, each with its own credentials, as the service (§13).
+const iceServersPerResponse = 2
+
+func (c *call) getIceServerConfig() (any, *apiError) {
+	var in struct {
+		ChannelARN *string `json:"ChannelARN"`
+		ClientID   *string `json:"ClientId"`
+		Service    *string `json:"Service"`
+		Username   *string `json:"Username"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.required("channelARN", in.ChannelARN != nil)
+	v.str("channelARN", in.ChannelARN, 1, 1024, reARN, patARN)
+	// §3.1: the JS examples send only ChannelARN; ClientId and Service are
+	// optional.
+	v.str("clientId", in.ClientID, 1, 256, reClientID, patClientID)
+	v.enum("service", in.Service, "TURN")
+	v.str("username", in.Username, 1, 256, nil, "")
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := c.authorize("kinesisvideo:GetIceServerConfig", *in.ChannelARN, true); err != nil {
+		return nil, err
+	}
+	if _, err := c.lookup(*in.ChannelARN); err != nil {
+		return nil, err
+	}
+	ttl := c.e.opts.IceTTL
+	servers := make([]iceServer, iceServersPerResponse)
+	uris := c.e.turnURIs()
+	for i := range servers {
+		user, pass, _ := c.e.turn.Credentials(ttl, "v1:"+*in.ChannelARN)
+		servers[i] = iceServer{Password: pass, TTL: int(ttl / time.Second), URIs: uris, Username: user}
+	}
+	// §3.1: IceServerList must be the first (and only) top-level key.
+	return struct {
+		IceServerList []iceServer `json:"IceServerList"`
+	}{servers}, nil
+}
+
+// turnURIs lists the transports the emulator's TURN server really serves,
+// in the service's URI forms (§3.1: turn:/turns: with ?transport=; at most
+// 4 URIs per server).
+func (e *Emulator) turnURIs() []string {
+	uri := func(scheme string, a netip.AddrPort, transport string) string {
+		return fmt.Sprintf("%s:%s?transport=%s", scheme, a.String(), transport)
+	}
+	uris := []string{uri("turn", e.turn.UDPAddr(), "udp"), uri("turn", e.turn.TCPAddr(), "tcp")}
+	if a := e.turn.TLSAddr(); a.IsValid() {
+		uris = append(uris, uri("turns", a, "tcp"))
+	}
+	return uris
+}
+
+func (c *call) sendAlexaOfferToMaster() (any, *apiError) {
+	var in struct {
+		ChannelARN     *string `json:"ChannelARN"`
+		SenderClientID *string `json:"SenderClientId"`
+		MessagePayload *string `json:"MessagePayload"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.required("channelARN", in.ChannelARN != nil)
+	v.required("senderClientId", in.SenderClientID != nil)
+	v.required("messagePayload", in.MessagePayload != nil)
+	v.str("channelARN", in.ChannelARN, 1, 1024, reARN, patARN)
+	v.str("senderClientId", in.SenderClientID, 1, 256, reClientID, patClientID)
+	v.str("messagePayload", in.MessagePayload, 1, 10000, reBase64, patBase64)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if _, err := base64.StdEncoding.DecodeString(*in.MessagePayload); err != nil {
+		return nil, errInvalidArgument("MessagePayload is not valid base64")
+	}
+	if err := c.authorize("kinesisvideo:SendAlexaOfferToMaster", *in.ChannelARN, true); err != nil {
+		return nil, err
+	}
+	if _, err := c.lookup(*in.ChannelARN); err != nil {
+		return nil, err
+	}
+	// Needs the WSS relay (signaling issue); until then a clear refusal.
+	return nil, &apiError{Status: 501, Code: "NotImplementedException", Lower: true,
+		Message: "SendAlexaOfferToMaster is not implemented by the kvsrtc emulator yet: it needs the WSS relay to reach the master"}
+}

@@ -1,0 +1,70 @@
+package emulator
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Options configure an Emulator. The zero value is usable: it listens on
+// 127.0.0.1:0 over TLS, emulates us-west-2, keeps channels in memory and
+// knows one development credential.
+type Options struct {
+	// Listen is the TCP address of the HTTPS (and WSS) listener.
+	// Default "127.0.0.1:0".
+	Listen string
+	// DataDir keeps the CA, the server certificate and the channels across
+	// restarts. Empty: channels in memory, CA in a temporary directory
+	// removed on Close.
+	DataDir string
+	// Region is the emulated region. Default "us-west-2". The partition
+	// follows it (cn-* → aws-cn, us-gov-* → aws-us-gov).
+	Region string
+	// Account is the 12-digit account id of the development credential.
+	// Default "123456789012".
+	Account string
+	// Credentials the emulator accepts. Nil: one development key pair
+	// (DevCredential).
+	Credentials []Credential
+	// ClockOffset shifts the emulator's clock (Date headers, signature
+	// time checks, ARNs) so clients' skew handling can be tested.
+	ClockOffset time.Duration
+	// ShuffleEndpoints returns ResourceEndpointList in random order instead
+	// of the requested order (spec §2.2: the order is not promised).
+	ShuffleEndpoints bool
+	// InsecureHTTP serves plain HTTP/WS instead of HTTPS/WSS.
+	InsecureHTTP bool
+	// IceTTL is the lifetime of TURN credentials returned by
+	// GetIceServerConfig. Default 300 s, as the service (spec §3.1, §13).
+	IceTTL time.Duration
+	// TURNAddress is the loopback IP the STUN/TURN server listens on.
+	// Default "127.0.0.1".
+	TURNAddress string
+	// Logger receives the emulator's logs. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Credential is a key pair the emulator accepts, with what it may do.
+type Credential struct {
+	AccessKeyID     string    `json:"AccessKeyId"`
+	SecretAccessKey string    `json:"SecretAccessKey"`
+	SessionToken    string    `json:"SessionToken,omitempty"`
+	Expiration      time.Time `json:"Expiration,omitzero"`
+	// Account is the 12-digit account the key belongs to; default Options.Account.
+	Account string `json:"Account,omitempty"`
+	// Actions lists the permitted actions, e.g. "kinesisvideo:ConnectAsViewer"
+	// or "kinesisvideo:*". Empty: every action.
+	Actions []string `json:"Actions,omitempty"`
+}
+
+// LogValue keeps secrets out of logs.
+func (c Credential) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("access_key_id", c.AccessKeyID),
+		slog.String("secret_access_key", "****"))
+}
+
+// DevCredential is the development credential an emulator knows by default.
+// It is not a secret: it opens only emulators.
+var DevCredential = Credential{
+	AccessKeyID:     "AKIDKVSRTCEMULATOR1",
+	SecretAccessKey: "kvsrtc-emulator-development-secret-key",
+}
