@@ -12,10 +12,15 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 )
+
+// closeWaitLimit bounds how long Close waits for pion's goroutines to leave
+// the closed sockets; they normally do within microseconds.
+const closeWaitLimit = 5 * time.Second
 
 // Server is a running STUN/TURN server. Create it with Start and stop it
 // with Close. Its methods are safe for concurrent use.
@@ -171,14 +176,14 @@ func (s *Server) AuthFailures() int64 { return s.authFailures.Load() }
 
 // Close stops the listeners, closes every client connection and relay
 // socket, and waits until no pion goroutine is reading or writing any of
-// them. It is idempotent: later calls wait for the first and return its
-// result.
+// them (at most a few seconds; an error reports goroutines still running).
+// It is idempotent: later calls wait for the first and return its result.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		errTurn := s.turn.Close()
 		errSocks := s.tracker.closeAll()
-		s.tracker.wait()
-		if err := errors.Join(errTurn, errSocks); err != nil {
+		errWait := s.tracker.wait(closeWaitLimit)
+		if err := errors.Join(errTurn, errSocks, errWait); err != nil {
 			s.closeErr = fmt.Errorf("close turn server: %w", err)
 		}
 		s.log.Info("turn server closed")

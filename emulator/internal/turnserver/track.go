@@ -1,10 +1,13 @@
 package turnserver
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
+	"time"
 )
 
 // tracker owns every socket pion/turn reads from, so that Close can close
@@ -107,13 +110,29 @@ func (t *tracker) closeAll() error {
 }
 
 // wait blocks until no call is in flight and every loop reader has seen its
-// terminal error. Call it after closeAll: closed sockets return at once.
-func (t *tracker) wait() {
+// terminal error, or until limit passes. Call it after closeAll: closed
+// sockets return at once, so the limit only guards against a pion reader
+// that exits without a read error (pion has such paths for impossible
+// cases); Close must not hang on one.
+func (t *tracker) wait(limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		t.mu.Lock()
+		t.idle.Broadcast()
+		t.mu.Unlock()
+	})
+	defer stop()
+
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	for t.busy > 0 || t.readers > 0 {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%d socket calls and %d read loops still running after %v", t.busy, t.readers, limit)
+		}
 		t.idle.Wait()
 	}
-	t.mu.Unlock()
+	return nil
 }
 
 // packetConn is a tracked net.PacketConn read by one loop reader.
