@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# test.sh is kvsrtc's one test command. On a fresh Debian 12 machine (root, Go
+# and Node.js 20 on PATH) it installs what is missing, then vets and tests
+# everything. Extra arguments go to `go test`, e.g. ./test.sh -run TestJS -v
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+section() { printf '\n==> %s\n' "$*"; }
+die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
+
+command -v go >/dev/null || die "go not found on PATH: install Go $(sed -n 's/^go //p' go.mod) or later"
+command -v node >/dev/null || die "node not found on PATH: install Node.js 20 (Debian 12's nodejs is 18, too old)"
+command -v npm >/dev/null || die "npm not found on PATH: install npm with Node.js 20"
+
+# apt_install installs the Debian packages that are not installed yet; it
+# runs apt-get update at most once per run.
+apt_updated=
+apt_install() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
+	done
+	if ((${#missing[@]} == 0)); then
+		echo "installed: $*"
+		return 0
+	fi
+	local sudo=()
+	if [[ $(id -u) -ne 0 ]]; then
+		command -v sudo >/dev/null || die "need root to install ${missing[*]}"
+		sudo=(sudo)
+	fi
+	section "apt-get install ${missing[*]}"
+	if [[ -z $apt_updated ]]; then
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		apt_updated=1
+	fi
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+section "Debian packages"
+apt_install ffmpeg
+
+section "go mod download"
+go mod download
+
+section "npm packages (jstest)"
+stamp=jstest/node_modules/.kvsrtc-npm-ci.stamp
+if [[ ! -f $stamp || jstest/package-lock.json -nt $stamp || jstest/package.json -nt $stamp ]]; then
+	(cd jstest && npm ci --legacy-peer-deps --no-audit --no-fund --loglevel=error)
+	touch "$stamp"
+else
+	echo "up to date"
+fi
+
+section "go vet ./..."
+go vet ./...
+
+section "go test -race ./..."
+go test -race -count=1 -timeout 20m ./... "$@"
