@@ -48,7 +48,7 @@ func openStore(dataDir string) (*store, error) {
 	if dataDir == "" {
 		return s, nil
 	}
-	db, err := bolt.Open(filepath.Join(dataDir, "channels.db"), 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	db, err := bolt.Open(filepath.Join(dataDir, "channels.db"), 0o600, &bolt.Options{Timeout: 500 * time.Millisecond})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("%w: %s", ErrDataDirInUse, dataDir)
