@@ -48,7 +48,7 @@ func (a Action) MessageType() MessageType {
 
 // MarshalText implements encoding.TextMarshaler; ActionUnknown is an error.
 func (a Action) MarshalText() ([]byte, error) {
-	if a == ActionUnknown || a.String() == "Unknown" {
+	if a.String() == "Unknown" {
 		return nil, fmt.Errorf("marshal action %d: %w", int(a), ErrUnknownAction)
 	}
 	return []byte(a.String()), nil

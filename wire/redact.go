@@ -19,11 +19,9 @@ func RedactSecret(s string) string {
 }
 
 var (
-	// queryPair finds key=value pairs that start the string or follow a query
-	// or list separator; values end at a separator, a quote or white space.
-	queryPair = regexp.MustCompile(`(^|[?&;,\s"'(])([A-Za-z0-9_.~%+-]+)=([^&#;,\s"'<>)]*)`)
-	// userPassword finds the password of scheme://user:password@host.
-	userPassword = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*):([^/?#@\s]*)@`)
+	// userPassword finds the password of scheme://user:password@host; like
+	// net/url it takes the last '@' before the path as the end.
+	userPassword = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*):([^/?#\s]*)@`)
 	// tokenHeader finds an X-Amz-Security-Token header line, as AWS quotes it in
 	// a canonical request inside a SignatureDoesNotMatch message.
 	tokenHeader = regexp.MustCompile(`(?i)(x-amz-security-token[ \t]*:[ \t]*)[^\s"',]+`)
@@ -52,22 +50,68 @@ func redactText(s string) string {
 	if s == "" {
 		return s
 	}
-	if strings.Contains(s, "@") {
+	if strings.IndexByte(s, '@') >= 0 {
 		s = userPassword.ReplaceAllString(s, "${1}:"+Redacted+"@")
 	}
 	if strings.IndexByte(s, '=') >= 0 {
-		s = queryPair.ReplaceAllStringFunc(s, func(m string) string {
-			sub := queryPair.FindStringSubmatch(m)
-			if sub == nil || sub[3] == "" || sub[3] == Redacted || !isSecretKey(sub[2]) {
-				return m
-			}
-			return sub[1] + sub[2] + "=" + Redacted
-		})
+		s = redactPairs(s)
 	}
 	if len(s) >= len("x-amz-security-token:") {
 		s = tokenHeader.ReplaceAllString(s, "${1}"+Redacted)
 	}
 	return s
+}
+
+// redactPairs masks the value of every key=value pair whose key names a
+// secret. It looks at every '=' (also those inside other values), takes the
+// key as the run of key characters before it, and the value as everything up to
+// a separator, a quote or white space.
+func redactPairs(s string) string {
+	var b strings.Builder
+	last := 0 // s[:last] has been written to b
+	for i := 0; i < len(s); i++ {
+		if s[i] != '=' {
+			continue
+		}
+		k := i
+		for k > 0 && isKeyChar(s[k-1]) {
+			k--
+		}
+		if k == i || !isSecretKey(s[k:i]) {
+			continue
+		}
+		end := i + 1
+		for end < len(s) && !isValueEnd(s[end]) {
+			end++
+		}
+		if v := s[i+1 : end]; v != "" && v != Redacted {
+			if last == 0 {
+				b.Grow(len(s))
+			}
+			b.WriteString(s[last : i+1])
+			b.WriteString(Redacted)
+			last = end
+		}
+		i = end - 1 // skip the value, '=' padding included
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isKeyChar(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+		c == '_' || c == '.' || c == '~' || c == '%' || c == '+' || c == '-'
+}
+
+func isValueEnd(c byte) bool {
+	switch c {
+	case '&', '#', ';', ',', '"', '\'', '<', '>', ')', ' ', '\t', '\n', '\r', '\v', '\f':
+		return true
+	}
+	return false
 }
 
 // isSecretKey reports whether a query key names a secret value.
