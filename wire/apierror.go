@@ -151,7 +151,7 @@ func excerpt(body []byte) string {
 	if len(body) > scanLimit {
 		body = body[:scanLimit]
 	}
-	html := len(bytes.TrimLeftFunc(body, unicode.IsSpace)) > 0 && bytes.TrimLeftFunc(body, unicode.IsSpace)[0] == '<'
+	html := bytes.HasPrefix(bytes.TrimLeftFunc(body, unicode.IsSpace), []byte("<"))
 	var b strings.Builder
 	inTag, space := false, false
 	for len(body) > 0 {
