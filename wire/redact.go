@@ -35,7 +35,9 @@ var (
 //   - any query value whose key, percent-decoded and in any case, contains
 //     password, passwd, secret, token, signature or credential (as in a TURN
 //     credential), or is pwd, pass or sig;
-//   - the password of scheme://user:password@host.
+//   - the password of scheme://user:password@host;
+//   - the value of an "x-amz-security-token:" header line, as AWS quotes it
+//     inside a SignatureDoesNotMatch message.
 //
 // Each value becomes "****". RedactURL edits the text in place and never
 // re-encodes it, so it works the same on ws, wss, http and https URLs, on
@@ -44,8 +46,8 @@ func RedactURL(u string) string {
 	return redactText(u)
 }
 
-// redactText applies RedactURL's rules, plus X-Amz-Security-Token header lines,
-// to any text.
+// redactText applies RedactURL's rules to any text; DecodeRESTError uses it on
+// messages.
 func redactText(s string) string {
 	if s == "" {
 		return s
