@@ -32,18 +32,18 @@ var testCreds = aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecr
 // as KVS does, answers undeliverable frames that carry a correlation id with
 // STATUS_RESPONSE, and can refuse upgrades or close sockets on demand.
 type fakeService struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	creds aws.Credentials
 
 	mu           sync.Mutex
-	refuse       []int          // statuses for the next upgrade attempts
-	closeOnOpen  int            // close the next n sockets with 1001 at once
-	attempts     int            // upgrade requests seen
-	queries      []url.Values   // of accepted upgrades
-	signatures   []string       // every X-Amz-Signature seen
-	frames       []clientFrame  // raw client frames
-	master       *serverConn    // newest master
+	refuse       []int         // statuses for the next upgrade attempts
+	closeOnOpen  int           // close the next n sockets with 1001 at once
+	attempts     int           // upgrade requests seen
+	queries      []url.Values  // of accepted upgrades
+	signatures   []string      // every X-Amz-Signature seen
+	frames       []clientFrame // raw client frames
+	master       *serverConn   // newest master
 	viewers      map[string]*serverConn
 	conns        []*serverConn
 	accepted     chan *serverConn // every accepted socket
@@ -61,7 +61,7 @@ type clientFrame struct {
 	raw  []byte
 }
 
-func newFakeService(t *testing.T) *fakeService {
+func newFakeService(t testing.TB) *fakeService {
 	t.Helper()
 	fs := &fakeService{t: t, creds: testCreds, viewers: map[string]*serverConn{}, accepted: make(chan *serverConn, 64)}
 	fs.srv = httptest.NewTLSServer(http.HandlerFunc(fs.serveHTTP))
