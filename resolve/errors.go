@@ -98,10 +98,13 @@ type EndpointMissingError struct {
 	Got []string
 }
 
-// Error gives "endpoint missing: no <protocol> endpoint in the answer (got …)".
+// Error gives "endpoint missing: no <protocol> endpoint in the … answer (got …)".
 func (e *EndpointMissingError) Error() string {
-	return fmt.Sprintf("endpoint missing: no %s endpoint in the GetSignalingChannelEndpoint answer (got %s)",
-		e.Protocol, strings.Join(append([]string{"["}, append(e.Got, "]")...), " "))
+	got := strings.Join(e.Got, ", ")
+	if got == "" {
+		got = "none"
+	}
+	return fmt.Sprintf("endpoint missing: no %s endpoint in the GetSignalingChannelEndpoint answer (got %s)", e.Protocol, got)
 }
 
 // Is reports whether target is [ErrEndpointMissing].
