@@ -692,3 +692,56 @@ func (b *syncBuffer) Bytes() []byte {
 	defer b.mu.Unlock()
 	return bytes.Clone(b.buf.Bytes())
 }
+
+// A socket that stops answering pings is dropped and reopened.
+func TestUnansweredPingReconnects(t *testing.T) {
+	fs := newFakeService(t)
+	fs.mu.Lock()
+	fs.stallOnOpen = 1
+	fs.mu.Unlock()
+	rec := newRecorder()
+	o := fs.options(channel.RoleMaster, "", rec)
+	o.PingInterval = 20 * time.Millisecond
+	c := dialTest(t, o)
+	fs.waitAccepted(t)
+	fs.waitAccepted(t)
+	sc := rec.waitState(t, StateReconnecting)
+	if !errors.Is(sc.Err, errPingUnanswered) {
+		t.Fatalf("reconnecting because %v", sc.Err)
+	}
+	rec.waitState(t, StateConnected)
+	if s := c.Stats(); s.Reconnects != 1 || s.Errors == 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+// Frames the client cannot use are counted and skipped; the connection stays.
+func TestBadFramesSkipped(t *testing.T) {
+	fs := newFakeService(t)
+	rec := newRecorder()
+	c := dialTest(t, fs.options(channel.RoleMaster, "", rec))
+	sc := fs.waitAccepted(t)
+	ctx := ctxT(t)
+	for _, f := range []struct {
+		typ  websocket.MessageType
+		data string
+	}{
+		{websocket.MessageBinary, `{"messageType":"SDP_OFFER"}`},
+		{websocket.MessageText, `not json`},
+		{websocket.MessageText, `{"messageType":"SOMETHING_NEW"}`},
+		{websocket.MessageText, `{"messagePayload":"eyJ9"}`},
+		{websocket.MessageText, `{"messageType":"ICE_CANDIDATE","messagePayload":"!!"}`},
+	} {
+		if err := sc.conn.Write(ctx, f.typ, []byte(f.data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs.push(sc, wire.ServerMessage{MessageType: wire.MessageTypeSDPOffer, SenderClientID: "v", MessagePayload: "eyJ0eXBlIjoib2ZmZXIiLCJzZHAiOiIifQ=="})
+	recv(t, c, wire.MessageTypeSDPOffer)
+	if s := c.Stats(); s.MessagesReceived != 6 || s.Errors != 5 || s.Reconnects != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	if got := rec.stateSeq(); !slices.Equal(got, []State{StateConnecting, StateConnected}) {
+		t.Fatalf("states %v", got)
+	}
+}

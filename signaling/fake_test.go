@@ -39,6 +39,8 @@ type fakeService struct {
 	mu           sync.Mutex
 	refuse       []int         // statuses for the next upgrade attempts
 	closeOnOpen  int           // close the next n sockets with 1001 at once
+	stallOnOpen  int           // never read the next n sockets (no pongs)
+	stop         chan struct{} // closed by close, ends stalls
 	attempts     int           // upgrade requests seen
 	queries      []url.Values  // of accepted upgrades
 	signatures   []string      // every X-Amz-Signature seen
@@ -63,7 +65,7 @@ type clientFrame struct {
 
 func newFakeService(t testing.TB) *fakeService {
 	t.Helper()
-	fs := &fakeService{t: t, creds: testCreds, viewers: map[string]*serverConn{}, accepted: make(chan *serverConn, 64)}
+	fs := &fakeService{t: t, creds: testCreds, viewers: map[string]*serverConn{}, stop: make(chan struct{}), accepted: make(chan *serverConn, 64)}
 	fs.srv = httptest.NewTLSServer(http.HandlerFunc(fs.serveHTTP))
 	t.Cleanup(fs.close)
 	return fs
@@ -74,6 +76,11 @@ func newFakeService(t testing.TB) *fakeService {
 func (fs *fakeService) close() {
 	fs.mu.Lock()
 	conns := fs.conns
+	select {
+	case <-fs.stop:
+	default:
+		close(fs.stop)
+	}
 	fs.mu.Unlock()
 	for _, sc := range conns {
 		sc.conn.CloseNow()
@@ -135,6 +142,10 @@ func (fs *fakeService) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if closeNow {
 		fs.closeOnOpen--
 	}
+	stall := fs.stallOnOpen > 0
+	if stall {
+		fs.stallOnOpen--
+	}
 	if sc.clientID == "" {
 		fs.master = sc
 	} else {
@@ -145,6 +156,10 @@ func (fs *fakeService) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	fs.accepted <- sc
 	if closeNow {
 		conn.Close(websocket.StatusGoingAway, "Going away")
+		return
+	}
+	if stall {
+		<-fs.stop
 		return
 	}
 	fs.relay(sc)

@@ -176,3 +176,20 @@ func TestPresignEndpointShapes(t *testing.T) {
 		})
 	}
 }
+
+// Endpoints come from the service; parsing one must never panic, and what it
+// accepts must be a wss/ws URL with a host and a path.
+func FuzzParseEndpoint(f *testing.F) {
+	for _, s := range []string{"wss://h", "wss://127.0.0.1:8443/v-1a2b3c4d", "https://h", "wss://u:p@h/?q#f", "", "wss://[::1]:1/x", "%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := parseEndpoint(s)
+		if err != nil {
+			return
+		}
+		if (u.Scheme != "wss" && u.Scheme != "ws") || u.Host == "" || u.Path == "" || u.RawQuery != "" {
+			t.Fatalf("accepted %q as %#v", s, u)
+		}
+	})
+}
