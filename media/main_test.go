@@ -1,6 +1,8 @@
 package media
 
 import (
+	"errors"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -139,7 +141,7 @@ func readAll(t testing.TB, r FrameReader) []Frame {
 	for {
 		f, err := r.ReadFrame()
 		if err != nil {
-			if err.Error() != "EOF" {
+			if !errors.Is(err, io.EOF) {
 				t.Fatalf("frame %d: %v", len(fs), err)
 			}
 			return fs
