@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kvsrtc/kvsrtc/emulator"
+)
+
+// emulatorOptions are the flags of `kvsrtc emulator`.
+type emulatorOptions struct {
+	IO               *IOStreams
+	Listen           string
+	DataDir          string
+	Region           string
+	Account          string
+	CredentialsFile  string
+	ClockOffset      time.Duration
+	ShuffleEndpoints bool
+	InsecureHTTP     bool
+	IceTTL           time.Duration
+	EnvFile          string
+	Verbose          bool
+
+	// ready is called once the emulator serves; tests use it.
+	ready func(*emulator.Emulator)
+}
+
+func init() {
+	commands = append(commands, newEmulatorCmd)
+}
+
+func newEmulatorCmd(ios *IOStreams) *cobra.Command {
+	opts := &emulatorOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "emulator",
+		Short: "Run a local KVS signaling service (control plane, data plane, STUN/TURN)",
+		Long: `Run a local emulator of the Amazon Kinesis Video Streams signaling service:
+the control plane (CreateSignalingChannel, GetSignalingChannelEndpoint, ...),
+the data plane (GetIceServerConfig) and a STUN/TURN server, over HTTPS with
+SigV4 checked for real. Unmodified AWS SDKs work against it.
+
+Once ready it prints export lines for AWS_ENDPOINT_URL_KINESIS_VIDEO,
+AWS_REGION, the development credential and AWS_CA_BUNDLE, and writes the
+same as KEY=VALUE lines to --env-file. It stops on SIGINT or SIGTERM.`,
+		Example: `  kvsrtc emulator --data ~/.kvsrtc-emulator --env-file /tmp/kvs.env
+  eval "$(kvsrtc emulator --listen 127.0.0.1:4443 | grep ^export)"
+  kvsrtc emulator --region cn-north-1 --clock-offset 10m`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runEmulator(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Listen, "listen", "127.0.0.1:0", "address of the HTTPS/WSS listener")
+	f.StringVar(&opts.DataDir, "data", "", "keep the CA, certificate and channels in this directory across restarts (default: in memory)")
+	f.StringVar(&opts.Region, "region", "us-west-2", "emulated region (cn-north-1 gives the aws-cn partition)")
+	f.StringVar(&opts.Account, "account", "123456789012", "12-digit account id of the development credential")
+	f.StringVar(&opts.CredentialsFile, "credentials", "", "JSON file of accepted credentials: [{\"AccessKeyId\",\"SecretAccessKey\",\"SessionToken\",\"Expiration\",\"Account\",\"Actions\"}]")
+	f.DurationVar(&opts.ClockOffset, "clock-offset", 0, "shift the emulator's clock (e.g. 10m, -7m) to test clients' clock-skew handling")
+	f.BoolVar(&opts.ShuffleEndpoints, "shuffle-endpoints", false, "return ResourceEndpointList in random order (catches clients that pick by index)")
+	f.BoolVar(&opts.InsecureHTTP, "insecure-http", false, "serve plain HTTP/WS instead of HTTPS/WSS (the official JS SDK refuses ws://)")
+	f.DurationVar(&opts.IceTTL, "ice-ttl", 300*time.Second, "lifetime of TURN credentials from GetIceServerConfig")
+	f.StringVar(&opts.EnvFile, "env-file", "", "write KEY=VALUE lines for the AWS SDKs here once ready (mode 0600)")
+	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every request")
+	return cmd
+}
+
+// readCredentialsFile reads --credentials: a JSON array of credentials, or
+// an object with a "Credentials" array.
+func readCredentialsFile(path string) ([]emulator.Credential, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageErrorf("--credentials: %w", err)
+	}
+	var list []emulator.Credential
+	if err := json.Unmarshal(data, &list); err != nil {
+		var wrapped struct{ Credentials []emulator.Credential }
+		if err2 := json.Unmarshal(data, &wrapped); err2 != nil || wrapped.Credentials == nil {
+			return nil, usageErrorf("--credentials %s: want a JSON array of {\"AccessKeyId\": …, \"SecretAccessKey\": …}: %v", path, err)
+		}
+		list = wrapped.Credentials
+	}
+	if len(list) == 0 {
+		return nil, usageErrorf("--credentials %s lists no credential", path)
+	}
+	return list, nil
+}
+
+func runEmulator(ctx context.Context, o *emulatorOptions) error {
+	level := slog.LevelInfo
+	if o.Verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(o.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+	opts := emulator.Options{
+		Listen: o.Listen, DataDir: o.DataDir, Region: o.Region, Account: o.Account,
+		ClockOffset: o.ClockOffset, ShuffleEndpoints: o.ShuffleEndpoints, InsecureHTTP: o.InsecureHTTP,
+		IceTTL: o.IceTTL, Logger: logger,
+	}
+	if o.CredentialsFile != "" {
+		list, err := readCredentialsFile(o.CredentialsFile)
+		if err != nil {
+			return err
+		}
+		opts.Credentials = list
+	}
+	e, err := emulator.Start(ctx, opts)
+	if err != nil {
+		if errors.Is(err, emulator.ErrDataDirInUse) {
+			return fmt.Errorf("%w (stop the other emulator or pick another --data)", err)
+		}
+		return fmt.Errorf("start emulator: %w", err)
+	}
+	defer e.Close()
+	env := e.Env()
+	if o.EnvFile != "" {
+		if err := os.WriteFile(o.EnvFile, []byte(strings.Join(env, "\n")+"\n"), 0o600); err != nil {
+			return fmt.Errorf("write env file: %w", err)
+		}
+	}
+	// The development credential is no secret: it opens only emulators.
+	// Credentials from --credentials are, and stay out of the terminal.
+	dev := e.Credential().AccessKeyID == emulator.DevCredential.AccessKeyID && e.Credential().SecretAccessKey == emulator.DevCredential.SecretAccessKey
+	fmt.Fprintf(o.IO.Out, "# kvsrtc emulator %s (%s, account %s)\n", e.URL(), e.Region(), e.Account())
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if !dev && (k == "AWS_SECRET_ACCESS_KEY" || k == "AWS_SESSION_TOKEN") {
+			v = "****" // in --env-file
+		}
+		fmt.Fprintf(o.IO.Out, "export %s=%s\n", k, v)
+	}
+	if o.ready != nil {
+		o.ready(e)
+	}
+	<-ctx.Done()
+	logger.Info("shutting down")
+	if err := e.Close(); err != nil {
+		return fmt.Errorf("stop emulator: %w", err)
+	}
+	return nil
+}
