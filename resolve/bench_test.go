@@ -43,7 +43,9 @@ func BenchmarkResolve(b *testing.B) {
 		}
 		// A new Resolver per op: its memory is empty, so it reads the file.
 		r := (*resolve.Resolver)(nil)
-		newR := func() *resolve.Resolver { return resolve.New(cfg, resolve.Options{Cache: resolve.NewFileCache(dir, nil, nil)}) }
+		newR := func() *resolve.Resolver {
+			return resolve.New(cfg, resolve.Options{Cache: resolve.NewFileCache(dir, nil, nil)})
+		}
 		before := e.TotalRequests()
 		for b.Loop() {
 			r = newR()

@@ -238,7 +238,7 @@ func (r *Resolver) Endpoints(ctx context.Context, arn channel.ARN, role channel.
 	}
 	key := cacheKey(kindEndpoints, arn, role, "")
 	var ep Endpoints
-	if r.load(ctx, key, &ep) {
+	if r.load(ctx, key, &ep) && (ep.WebRTC != "" || !r.opts.WebRTC) {
 		ep.FromCache = true
 		r.log.Debug("endpoints from cache", "channel", arn.String(), "role", role.String(), "expires", ep.Expires)
 		return ep, nil
