@@ -25,7 +25,7 @@ import (
 var (
 	// ErrAuth reports credentials that are missing, invalid or expired, or a
 	// signature the service refused.
-	ErrAuth = errors.New("credentials refused")
+	ErrAuth = errors.New("credentials missing, invalid or expired")
 	// ErrAccessDenied reports a credential that lacks a kinesisvideo:*
 	// permission; the error is also an [*AccessDeniedError] naming it.
 	ErrAccessDenied = errors.New("access denied")

@@ -122,7 +122,7 @@ func TestErrors(t *testing.T) {
 				_, err := resolve.New(withCreds(v.cfg, emulator.DevCredential.AccessKeyID, testSecret, ""), resolve.Options{}).Endpoints(ctx, v.arn, channel.RoleViewer)
 				return err
 			},
-			is: resolve.ErrAuth, in: []string{"credentials refused", "InvalidSignatureException", "signature we calculated does not match"},
+			is: resolve.ErrAuth, in: []string{"credentials missing, invalid or expired", "InvalidSignatureException", "signature we calculated does not match"},
 		},
 		{
 			name: "wrong secret key on the data plane",
@@ -130,7 +130,7 @@ func TestErrors(t *testing.T) {
 				_, err := resolve.New(withCreds(v.cfg, emulator.DevCredential.AccessKeyID, testSecret, ""), resolve.Options{}).ICEServers(ctx, v.ep, "")
 				return err
 			},
-			is: resolve.ErrAuth, in: []string{"credentials refused", "GetIceServerConfig", "InvalidSignatureException"},
+			is: resolve.ErrAuth, in: []string{"credentials missing, invalid or expired", "GetIceServerConfig", "InvalidSignatureException"},
 		},
 		{
 			name: "unknown access key",

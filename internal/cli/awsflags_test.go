@@ -67,7 +67,7 @@ func TestCommandErrors(t *testing.T) {
 			name: "invalid credentials",
 			env:  func(*testing.T) []string { return []string{"AWS_SECRET_ACCESS_KEY=" + cliSecret} },
 			args: func(arn string) []string { return []string{"endpoints", "--channel-arn", arn} },
-			code: ExitAuth, in: []string{"credentials refused", "InvalidSignatureException", "hint: check the credentials"},
+			code: ExitAuth, in: []string{"credentials missing, invalid or expired", "InvalidSignatureException", "hint: check the credentials"},
 		},
 		{
 			name: "expired credentials",
@@ -83,7 +83,7 @@ func TestCommandErrors(t *testing.T) {
 			name: "no credentials",
 			env:  func(*testing.T) []string { return []string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY="} },
 			args: func(arn string) []string { return []string{"endpoints", "--channel-arn", arn} },
-			code: ExitAuth, in: []string{"credentials refused"},
+			code: ExitAuth, in: []string{"credentials missing, invalid or expired"},
 		},
 		{
 			name: "region mismatch",
