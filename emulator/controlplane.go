@@ -423,6 +423,7 @@ func (c *call) deleteSignalingChannel() (any, *apiError) {
 	case err != nil:
 		return nil, &apiError{Status: 500, Code: "InternalFailure", Message: "could not delete the channel", Lower: true}
 	}
+	c.e.relay.forget(*in.ChannelARN)
 	return struct{}{}, nil
 }
 

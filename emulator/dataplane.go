@@ -1,10 +1,13 @@
 package emulator
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/kvsrtc/kvsrtc/wire"
 )
 
 // dataOps are the data-plane operations (service kinesis-video-signaling,
@@ -108,7 +111,45 @@ func (c *call) sendAlexaOfferToMaster() (any, *apiError) {
 	if _, err := c.lookup(*in.ChannelARN); err != nil {
 		return nil, err
 	}
-	// Needs the WSS relay (signaling issue); until then a clear refusal.
-	return nil, &apiError{Status: 501, Code: "NotImplementedException", Lower: true,
-		Message: "SendAlexaOfferToMaster is not implemented by the kvsrtc emulator yet: it needs the WSS relay to reach the master"}
+	return c.e.relay.alexaOffer(c.r.Context(), *in.ChannelARN, *in.SenderClientID, *in.MessagePayload)
+}
+
+// alexaOffer delivers an SDP_OFFER from sender to the channel's master and
+// waits for the master's SDP_ANSWER to sender (§3.2). With no answer in
+// time it returns 200 with no Answer, as the service was seen doing (§13).
+func (r *relay) alexaOffer(ctx context.Context, arn, sender, payload string) (any, *apiError) {
+	type answer struct {
+		Answer string `json:"Answer,omitempty"`
+	}
+	frame, err := wire.EncodeServerMessage(wire.ServerMessage{SenderClientID: sender, MessageType: wire.MessageTypeSDPOffer, MessagePayload: payload})
+	if err != nil {
+		return nil, errInvalidArgument("MessagePayload: %v", err)
+	}
+	wait := make(chan string, 1)
+	r.mu.Lock()
+	cs := r.state(arn)
+	cs.alexa[sender] = wait
+	master := cs.master
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		if cs.alexa[sender] == wait {
+			delete(cs.alexa, sender)
+		}
+		r.mu.Unlock()
+	}()
+	if master == nil {
+		return answer{}, nil
+	}
+	master.send(frame)
+	timer := time.NewTimer(r.e.opts.Limits.AlexaAnswerTimeout)
+	defer timer.Stop()
+	select {
+	case a := <-wait:
+		return answer{Answer: a}, nil
+	case <-timer.C:
+		return answer{}, nil
+	case <-ctx.Done():
+		return answer{}, nil
+	}
 }

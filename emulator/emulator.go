@@ -37,6 +37,7 @@ type Emulator struct {
 	pki    *pki
 	tmpDir string
 	store  *store
+	relay  *relay
 	turn   *turnserver.Server
 	ln     net.Listener
 	srv    *http.Server
@@ -105,6 +106,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		scheme = "http"
 	}
 	e.url = scheme + "://" + e.host
+	e.relay = newRelay(e)
 	e.verifier = &sigv4.Verifier{Service: "kinesisvideo", Region: o.Region, Now: e.now, Lookup: e.lookupSecret}
 	e.srv = &http.Server{
 		Handler:           e,
@@ -167,6 +169,10 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.Limits = o.Limits.withDefaults()
+	if o.Clock == nil {
+		o.Clock = time.Now
 	}
 	if len(o.Credentials) == 0 {
 		o.Credentials = []Credential{DevCredential}
@@ -269,7 +275,7 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 }
 
 // now is the emulator's clock, shifted by Options.ClockOffset.
-func (e *Emulator) now() time.Time { return time.Now().Add(e.opts.ClockOffset) }
+func (e *Emulator) now() time.Time { return e.opts.Clock().Add(e.opts.ClockOffset) }
 
 // Close stops the emulator at once and waits for its goroutines. It is
 // idempotent.
@@ -283,6 +289,9 @@ func (e *Emulator) Close() error {
 
 func (e *Emulator) cleanup() error {
 	var errs []error
+	if e.relay != nil {
+		e.relay.shutdown() // GO_AWAY, then 1001 to every WSS client
+	}
 	if e.srv != nil {
 		errs = append(errs, e.srv.Close())
 		<-e.served
@@ -389,6 +398,13 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.Set("Access-Control-Max-Age", "600")
 		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if p := r.URL.Path; r.Method == http.MethodGet && len(p) > 3 && (p[:3] == "/m-" || p[:3] == "/v-") {
+		if aerr := e.relay.serveWSS(w, r, p[1]); aerr != nil {
+			e.log.Debug("upgrade refused", "status", aerr.Status, "code", aerr.Code)
+			writeError(w, aerr, docDataPlane)
+		}
 		return
 	}
 	route, doc := e.route(r)

@@ -60,7 +60,9 @@ func TestAWSJavaScriptSDK(t *testing.T) {
 	}
 	r = call(jsrun.KinesisVideo, "GetSignalingChannelEndpoint", map[string]any{"ChannelARN": arn,
 		"SingleMasterChannelEndpointConfiguration": map[string]any{"Protocols": []string{"WSS", "HTTPS"}, "Role": "VIEWER"}})
-	var eps struct{ ResourceEndpointList []struct{ Protocol, ResourceEndpoint string } }
+	var eps struct {
+		ResourceEndpointList []struct{ Protocol, ResourceEndpoint string }
+	}
 	if !r.OK || r.Decode(&eps) != nil || len(eps.ResourceEndpointList) != 2 {
 		t.Fatalf("get endpoint: %+v", r)
 	}

@@ -28,6 +28,9 @@ type Options struct {
 	// ClockOffset shifts the emulator's clock (Date headers, signature
 	// time checks, ARNs) so clients' skew handling can be tested.
 	ClockOffset time.Duration
+	// Clock is the emulator's clock before ClockOffset. Default time.Now;
+	// tests move it to expire queued messages and TURN credentials.
+	Clock func() time.Time
 	// ShuffleEndpoints returns ResourceEndpointList in random order instead
 	// of the requested order (spec §2.2: the order is not promised).
 	ShuffleEndpoints bool
@@ -39,8 +42,67 @@ type Options struct {
 	// TURNAddress is the loopback IP the STUN/TURN server listens on.
 	// Default "127.0.0.1".
 	TURNAddress string
+	// Limits are the signaling service's quotas (spec §7, §4.7). Zero
+	// fields take the service's values.
+	Limits Limits
 	// Logger receives the emulator's logs. Nil discards them.
 	Logger *slog.Logger
+}
+
+// Limits are the WSS signaling quotas. Zero means the service's documented
+// value (spec §7); a negative rate means unlimited.
+type Limits struct {
+	// MaxViewers connected per channel: 10.
+	MaxViewers int
+	// ConnectsPerSecond per channel, masters and viewers together: 3.
+	ConnectsPerSecond float64
+	// MaxConnDuration is how long a connection may last: 1 h.
+	MaxConnDuration time.Duration
+	// IdleTimeout closes a connection that sent nothing (pings count,
+	// §13): 10 min.
+	IdleTimeout time.Duration
+	// GoAwayGrace is how long before the end of a connection GO_AWAY is
+	// sent: 1 min.
+	GoAwayGrace time.Duration
+	// MaxPayload is the largest messagePayload accepted, in bytes: 10,000.
+	MaxPayload int
+	// SDPPerSecond limits SDP offers and answers per connection: 5.
+	SDPPerSecond float64
+	// ICEPerSecond limits ICE candidates per connection: 20.
+	ICEPerSecond float64
+	// AlexaAnswerTimeout bounds SendAlexaOfferToMaster's wait for the
+	// master's answer: 5 s (UNCONFIRMED, §3.2).
+	AlexaAnswerTimeout time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	deff := func(f *float64, v float64) {
+		if *f == 0 {
+			*f = v
+		}
+	}
+	if l.MaxViewers == 0 {
+		l.MaxViewers = 10
+	}
+	if l.MaxPayload == 0 {
+		l.MaxPayload = 10000
+	}
+	deff(&l.ConnectsPerSecond, 3)
+	deff(&l.SDPPerSecond, 5)
+	deff(&l.ICEPerSecond, 20)
+	def(&l.MaxConnDuration, time.Hour)
+	def(&l.IdleTimeout, 10*time.Minute)
+	def(&l.GoAwayGrace, time.Minute)
+	def(&l.AlexaAnswerTimeout, 5*time.Second)
+	if l.GoAwayGrace >= l.MaxConnDuration {
+		l.GoAwayGrace = l.MaxConnDuration / 2
+	}
+	return l
 }
 
 // Credential is a key pair the emulator accepts, with what it may do.

@@ -366,6 +366,10 @@ func canonicalQuery(q url.Values) string {
 	return b.String()
 }
 
+// ParseQuery decodes a raw query string as a SigV4 verifier must: with
+// RFC 3986 rules, keeping '+' as '+' (session tokens contain it, §4.2).
+func ParseQuery(raw string) (url.Values, error) { return parseRawQuery(raw) }
+
 // parseRawQuery decodes a raw query with RFC 3986 rules: unlike
 // url.ParseQuery it keeps '+' as '+' (session tokens contain it, §4.2).
 func parseRawQuery(raw string) (url.Values, error) {

@@ -1,0 +1,555 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/kvsrtc/kvsrtc/emulator/internal/sigv4"
+	"github.com/kvsrtc/kvsrtc/wire"
+)
+
+// relay is the WSS signaling service: ConnectAsMaster / ConnectAsViewer,
+// message routing, queueing for absent clients, quotas and timers (§4).
+type relay struct {
+	e        *Emulator
+	mu       sync.Mutex
+	channels map[string]*channelState // by ARN
+	peers    map[*peer]struct{}
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+// channelState is the live signaling state of one channel.
+type channelState struct {
+	master   *peer
+	viewers  map[string]*peer
+	seen     map[string]bool        // viewer client ids that ever connected
+	queue    map[string][]queued    // by recipient: "" is the master
+	alexa    map[string]chan string // SendAlexaOfferToMaster waiters by sender
+	connects *rate.Limiter
+}
+
+// queued is a message held for a client that is not connected (§13:
+// held for MessageTtlSeconds, delivered once on connect).
+type queued struct {
+	frame   []byte
+	expires time.Time
+	offerBy string // sender of an SDP_OFFER, for the overwrite rule (§4.4)
+}
+
+// maxQueued bounds the messages held per recipient.
+const maxQueued = 256
+
+func newRelay(e *Emulator) *relay {
+	return &relay{e: e, channels: map[string]*channelState{}, peers: map[*peer]struct{}{}}
+}
+
+// state returns the channel's state; r.mu must be held.
+func (r *relay) state(arn string) *channelState {
+	cs, ok := r.channels[arn]
+	if !ok {
+		lim := rate.Inf
+		if l := r.e.opts.Limits.ConnectsPerSecond; l > 0 {
+			lim = rate.Limit(l)
+		}
+		burst := max(1, int(r.e.opts.Limits.ConnectsPerSecond))
+		cs = &channelState{viewers: map[string]*peer{}, seen: map[string]bool{}, queue: map[string][]queued{},
+			alexa: map[string]chan string{}, connects: rate.NewLimiter(lim, burst)}
+		r.channels[arn] = cs
+	}
+	return cs
+}
+
+// wssRefusal answers a refused upgrade before switching protocols (§4.3).
+func wssRefusal(status int, code, format string, args ...any) *apiError {
+	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...), Lower: true}
+}
+
+// serveWSS verifies a presigned connect and upgrades it (§4.1–§4.3).
+func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *apiError {
+	e := r.e
+	role, action := "MASTER", "kinesisvideo:ConnectAsMaster"
+	if kind == 'v' {
+		role, action = "VIEWER", "kinesisvideo:ConnectAsViewer"
+	}
+	e.count(strings.TrimPrefix(action, "kinesisvideo:"))
+	sig, err := e.verifier.VerifyQuery(req)
+	if err != nil {
+		// §4.3: bad signature, expired presign and missing permission are
+		// all 403 AccessDeniedException at the upgrade.
+		msg := "not authorized"
+		var se *sigv4.Error
+		if errors.As(err, &se) {
+			msg = se.Message
+		}
+		return wssRefusal(403, "AccessDeniedException", "%s", msg)
+	}
+	q, _ := sigv4.ParseQuery(req.URL.RawQuery)
+	arn, clientID := q.Get("X-Amz-ChannelARN"), q.Get("X-Amz-ClientId")
+	switch {
+	case arn == "":
+		return wssRefusal(400, "InvalidArgumentException", "X-Amz-ChannelARN is required")
+	case !reARN.MatchString(arn) || len(arn) > 1024:
+		return wssRefusal(400, "InvalidArgumentException", "X-Amz-ChannelARN is not a channel ARN")
+	case role == "MASTER" && clientID != "":
+		return wssRefusal(400, "InvalidArgumentException", "X-Amz-ClientId is not accepted on the master endpoint; viewers connect to the VIEWER endpoint")
+	case role == "VIEWER" && clientID == "":
+		return wssRefusal(400, "InvalidArgumentException", "X-Amz-ClientId is required on the viewer endpoint")
+	case role == "VIEWER" && (len(clientID) > 256 || !reClientID.MatchString(clientID)):
+		return wssRefusal(400, "InvalidArgumentException", "X-Amz-ClientId must match [a-zA-Z0-9_.-]{1,256}")
+	case role == "VIEWER" && strings.HasPrefix(strings.ToUpper(clientID), "AWS_"):
+		// §4.1: client ids must not start with AWS_.
+		return wssRefusal(400, "InvalidArgumentException", "X-Amz-ClientId must not start with AWS_")
+	}
+	c := &call{e: e, r: req, cred: e.creds[sig.AccessKeyID], now: e.now()}
+	if aerr := c.authorize(action, arn, false); aerr != nil {
+		return wssRefusal(403, "AccessDeniedException", "%s", aerr.Message)
+	}
+	ch, aerr := c.lookup(arn)
+	if aerr != nil {
+		return wssRefusal(404, "ResourceNotFoundException", "%s", aerr.Message)
+	}
+	if id := strings.TrimPrefix(req.URL.Path, "/"+string(kind)+"-"); id != e.endpointID(ch, string(kind)) {
+		return wssRefusal(404, "ResourceNotFoundException", "this %s endpoint does not serve channel %s", strings.ToLower(role), ch.Name)
+	}
+	lim := e.opts.Limits
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return wssRefusal(503, "ServiceUnavailableException", "the emulator is shutting down")
+	}
+	cs := r.state(arn)
+	if !cs.connects.Allow() {
+		r.mu.Unlock()
+		return wssRefusal(400, "ClientLimitExceededException", "connections to this channel are limited to %g per second", lim.ConnectsPerSecond)
+	}
+	if role == "VIEWER" && cs.viewers[clientID] == nil && len(cs.viewers) >= lim.MaxViewers {
+		r.mu.Unlock()
+		return wssRefusal(400, "ClientLimitExceededException", "the channel already has %d viewers connected", lim.MaxViewers)
+	}
+	r.mu.Unlock()
+
+	p := &peer{r: r, arn: arn, role: role, clientID: clientID, out: make(chan []byte, 64),
+		activity: make(chan struct{}, 1), stop: make(chan struct{})}
+	conn, err := websocket.Accept(w, req, &websocket.AcceptOptions{
+		Subprotocols:       []string{"wss"}, // §4.3: echo "wss" when the C SDK offers it
+		InsecureSkipVerify: true,            // §8 item 4: no Origin check on upgrades
+		OnPingReceived:     func(context.Context, []byte) bool { p.touch(); return true },
+	})
+	if err != nil {
+		return nil // Accept has answered
+	}
+	conn.SetReadLimit(64 << 10)
+	p.conn = conn
+	p.sdp = newLimiter(lim.SDPPerSecond)
+	p.ice = newLimiter(lim.ICEPerSecond)
+
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		conn.CloseNow()
+		return nil
+	}
+	cs = r.state(arn)
+	var old *peer
+	if role == "MASTER" {
+		// §4.7: the newest master takes over; the old socket is closed.
+		old, cs.master = cs.master, p
+	} else {
+		// A viewer reconnecting with its client id takes over (DOC-CAV).
+		old = cs.viewers[clientID]
+		cs.viewers[clientID] = p
+		cs.seen[clientID] = true
+	}
+	key := clientID
+	var backlog [][]byte
+	now := e.now()
+	for _, m := range cs.queue[key] {
+		if now.Before(m.expires) {
+			backlog = append(backlog, m.frame)
+		}
+	}
+	delete(cs.queue, key)
+	r.peers[p] = struct{}{}
+	r.wg.Add(2) // writeLoop and readLoop
+	r.mu.Unlock()
+	if old != nil {
+		old.close(websocket.StatusGoingAway, "Going away")
+	}
+	e.log.Debug("connected", "role", role, "client", clientID, "channel", ch.Name, "queued", len(backlog))
+	for _, f := range backlog {
+		p.send(f)
+	}
+	go p.writeLoop(lim)
+	p.readLoop()
+	return nil
+}
+
+func newLimiter(perSecond float64) *rate.Limiter {
+	if perSecond <= 0 {
+		return rate.NewLimiter(rate.Inf, 1)
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond)))
+}
+
+// peer is one WSS connection.
+type peer struct {
+	r        *relay
+	arn      string
+	role     string
+	clientID string
+	conn     *websocket.Conn
+	out      chan []byte
+	activity chan struct{}
+	sdp, ice *rate.Limiter
+
+	mu        sync.Mutex
+	stopped   bool
+	stop      chan struct{}
+	closeCode websocket.StatusCode
+	reason    string
+}
+
+func (p *peer) touch() {
+	select {
+	case p.activity <- struct{}{}:
+	default:
+	}
+}
+
+// send queues a frame for the peer; a peer that does not keep up is
+// closed rather than allowed to block its senders (§4.7).
+func (p *peer) send(frame []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return
+	}
+	select {
+	case p.out <- frame:
+	default:
+		p.stopLocked(websocket.StatusPolicyViolation, "too slow")
+	}
+}
+
+// close asks the peer's writer to close the socket, and frees its slot at
+// once (§13: a closed socket frees its viewer slot at once).
+func (p *peer) close(code websocket.StatusCode, reason string) {
+	p.mu.Lock()
+	p.stopLocked(code, reason)
+	p.mu.Unlock()
+}
+
+func (p *peer) stopLocked(code websocket.StatusCode, reason string) {
+	if p.stopped {
+		return
+	}
+	p.stopped, p.closeCode, p.reason = true, code, reason
+	close(p.stop)
+	p.r.detach(p)
+}
+
+// detach removes p from its channel if it is still registered there.
+func (r *relay) detach(p *peer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cs := r.channels[p.arn]
+	if cs == nil {
+		return
+	}
+	if cs.master == p {
+		cs.master = nil
+	}
+	if cs.viewers[p.clientID] == p {
+		delete(cs.viewers, p.clientID)
+	}
+}
+
+func (p *peer) writeLoop(lim Limits) {
+	defer p.r.wg.Done()
+	defer p.r.untrack(p)
+	ctx := context.Background()
+	idle := time.NewTimer(lim.IdleTimeout)
+	goAway := time.NewTimer(lim.MaxConnDuration - lim.GoAwayGrace)
+	end := time.NewTimer(lim.MaxConnDuration)
+	defer idle.Stop()
+	defer goAway.Stop()
+	defer end.Stop()
+	write := func(f []byte) bool {
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return p.conn.Write(wctx, websocket.MessageText, f) == nil
+	}
+	for {
+		select {
+		case f := <-p.out:
+			if !write(f) {
+				p.close(websocket.StatusGoingAway, "write failed")
+			}
+		case <-p.activity:
+			if !idle.Stop() {
+				select {
+				case <-idle.C:
+				default:
+				}
+			}
+			idle.Reset(lim.IdleTimeout)
+		case <-idle.C:
+			p.close(websocket.StatusGoingAway, "Going away")
+		case <-goAway.C:
+			write(goAwayFrame)
+		case <-end.C:
+			p.close(websocket.StatusGoingAway, "Going away")
+		case <-p.stop:
+			// Flush what is queued (e.g. a GO_AWAY), then close as the
+			// service does: 1001 "Going away" (§13).
+			for {
+				select {
+				case f := <-p.out:
+					write(f)
+					continue
+				default:
+				}
+				break
+			}
+			p.conn.Close(p.closeCode, p.reason)
+			return
+		}
+	}
+}
+
+var (
+	goAwayFrame, _    = wire.EncodeServerMessage(wire.ServerMessage{MessageType: wire.MessageTypeGoAway})
+	reconnectFrame, _ = wire.EncodeServerMessage(wire.ServerMessage{MessageType: wire.MessageTypeReconnectICEServer})
+)
+
+func (p *peer) readLoop() {
+	defer p.r.wg.Done()
+	defer p.close(websocket.StatusGoingAway, "Going away")
+	for {
+		typ, data, err := p.conn.Read(context.Background())
+		if err != nil {
+			return
+		}
+		p.touch()
+		if typ != websocket.MessageText {
+			continue // §4.5: text frames only
+		}
+		p.handle(data)
+	}
+}
+
+// status sends an error STATUS_RESPONSE, only when the client gave a
+// correlation id (§4.4, §8 item 5).
+func (p *peer) status(correlationID, errorType, statusCode, description string) {
+	if correlationID == "" {
+		return
+	}
+	f := false
+	if len(description) > wire.MaxDescriptionLength {
+		description = description[:wire.MaxDescriptionLength]
+	}
+	frame, err := wire.EncodeServerMessage(wire.ServerMessage{MessageType: wire.MessageTypeStatusResponse,
+		StatusResponse: &wire.StatusResponse{CorrelationID: correlationID, ErrorType: errorType, StatusCode: statusCode,
+			Description: description, Success: &f}})
+	if err == nil {
+		p.send(frame)
+	}
+}
+
+func (p *peer) handle(data []byte) {
+	m, err := wire.DecodeClientMessage(data)
+	if err != nil {
+		p.status(m.CorrelationID, "InvalidArgumentException", "400", err.Error())
+		return
+	}
+	if len(m.MessagePayload) > p.r.e.opts.Limits.MaxPayload {
+		p.status(m.CorrelationID, "InvalidArgumentException", "400",
+			fmt.Sprintf("messagePayload is %d bytes; the limit is %d", len(m.MessagePayload), p.r.e.opts.Limits.MaxPayload))
+		return
+	}
+	lim := p.sdp
+	if m.Action == wire.ActionICECandidate {
+		lim = p.ice
+	}
+	if !lim.Allow() {
+		p.status(m.CorrelationID, "ClientLimitExceededException", "400", m.Action.String()+" messages exceed this connection's rate limit")
+		return
+	}
+	if p.role == "VIEWER" {
+		// §4.4: a viewer talks only to the master; its recipient is ignored.
+		frame, _ := wire.EncodeServerMessage(wire.ServerMessage{SenderClientID: p.clientID, MessageType: m.Action.MessageType(), MessagePayload: m.MessagePayload})
+		p.r.deliver(p, "", frame, m)
+		return
+	}
+	switch {
+	case m.Action == wire.ActionSDPOffer:
+		// §13: a master's SDP_OFFER is dropped.
+		p.status(m.CorrelationID, "InvalidArgumentException", "400", "a master cannot send SDP_OFFER")
+		return
+	case m.RecipientClientID == "":
+		p.status(m.CorrelationID, "InvalidArgumentException", "400", "recipientClientId is required on messages from the master")
+		return
+	}
+	// §4.5: no senderClientId toward viewers.
+	frame, _ := wire.EncodeServerMessage(wire.ServerMessage{MessageType: m.Action.MessageType(), MessagePayload: m.MessagePayload})
+	p.r.deliver(p, m.RecipientClientID, frame, m)
+}
+
+// deliver routes frame to recipient ("" is the master): at once when it is
+// connected, else held for the channel's MessageTtlSeconds.
+func (r *relay) deliver(from *peer, recipient string, frame []byte, m wire.ClientMessage) {
+	r.mu.Lock()
+	cs := r.state(from.arn)
+	if recipient != "" {
+		if w, ok := cs.alexa[recipient]; ok {
+			if m.Action == wire.ActionSDPAnswer {
+				delete(cs.alexa, recipient)
+				w <- m.MessagePayload
+			}
+			r.mu.Unlock()
+			return
+		}
+	}
+	var target *peer
+	if recipient == "" {
+		target = cs.master
+	} else {
+		target = cs.viewers[recipient]
+		if target == nil && !cs.seen[recipient] {
+			r.mu.Unlock()
+			// UNCONFIRMED (§4.4): a recipient never seen on the channel.
+			from.status(m.CorrelationID, "InvalidArgumentException", "400", "recipient "+recipient+" is not connected to the channel")
+			return
+		}
+	}
+	if target != nil {
+		r.mu.Unlock()
+		target.send(frame)
+		return
+	}
+	ttl := time.Duration(defaultTTL) * time.Second
+	if ch, ok := r.e.store.get(from.arn); ok {
+		ttl = time.Duration(ch.TTLSeconds) * time.Second
+	}
+	q := queued{frame: frame, expires: r.e.now().Add(ttl)}
+	list := cs.queue[recipient]
+	if m.Action == wire.ActionSDPOffer {
+		// §4.4: a newer offer from the same sender overwrites an
+		// undelivered one.
+		q.offerBy = from.clientID
+		kept := list[:0]
+		for _, x := range list {
+			if x.offerBy != q.offerBy {
+				kept = append(kept, x)
+			}
+		}
+		list = kept
+	}
+	if len(list) >= maxQueued {
+		list = list[1:]
+	}
+	cs.queue[recipient] = append(list, q)
+	r.mu.Unlock()
+}
+
+// sendToChannel sends frame to every connection of a channel and, with
+// closeAfter, closes them.
+func (r *relay) sendToChannel(arn string, frame []byte, closeAfter bool) int {
+	r.mu.Lock()
+	var ps []*peer
+	for p := range r.peers {
+		if p.arn == arn || arn == "" {
+			ps = append(ps, p)
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range ps {
+		if frame != nil {
+			p.send(frame)
+		}
+		if closeAfter {
+			p.close(websocket.StatusGoingAway, "Going away")
+		}
+	}
+	return len(ps)
+}
+
+// forget drops a deleted channel's state and closes its connections.
+func (r *relay) forget(arn string) {
+	r.sendToChannel(arn, nil, true)
+	r.mu.Lock()
+	delete(r.channels, arn)
+	r.mu.Unlock()
+}
+
+// shutdown sends GO_AWAY to every connection, closes them with 1001 and
+// waits for their goroutines (bounded: a peer that does not answer the
+// close handshake is cut).
+func (r *relay) shutdown() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.sendToChannel("", goAwayFrame, true)
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		r.mu.Lock()
+		for p := range r.peers {
+			p.conn.CloseNow()
+		}
+		r.mu.Unlock()
+		<-done
+	}
+}
+
+// untrack forgets p once its goroutines are done.
+func (r *relay) untrack(p *peer) {
+	r.mu.Lock()
+	delete(r.peers, p)
+	r.mu.Unlock()
+}
+
+// GoAway sends GO_AWAY to every connection of the channel (all channels
+// when channelARN is empty) without closing them, as the service does a
+// minute before it ends a connection. It returns how many it reached.
+func (e *Emulator) GoAway(channelARN string) int {
+	return e.relay.sendToChannel(channelARN, goAwayFrame, false)
+}
+
+// ReconnectICEServer sends RECONNECT_ICE_SERVER to every connection of the
+// channel (§4.5), as the service does when a TURN relay is going away.
+func (e *Emulator) ReconnectICEServer(channelARN string) int {
+	return e.relay.sendToChannel(channelARN, reconnectFrame, false)
+}
+
+// DropConnections closes every connection of the channel with 1001 "Going
+// away", as the service does at the idle timeout or the connection limit.
+func (e *Emulator) DropConnections(channelARN string) int {
+	return e.relay.sendToChannel(channelARN, nil, true)
+}
+
+// Connections reports who is connected to a channel: whether a master is,
+// and the viewers' client ids.
+func (e *Emulator) Connections(channelARN string) (master bool, viewers []string) {
+	e.relay.mu.Lock()
+	defer e.relay.mu.Unlock()
+	cs := e.relay.channels[channelARN]
+	if cs == nil {
+		return false, nil
+	}
+	for id := range cs.viewers {
+		viewers = append(viewers, id)
+	}
+	return cs.master != nil, viewers
+}
