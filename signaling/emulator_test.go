@@ -60,10 +60,6 @@ func TestEmulatorMasterViewer(t *testing.T) {
 	master, err := signaling.Dial(ctx, opts, func(o *signaling.Options) {
 		o.Role, o.Endpoint = channel.RoleMaster, endpoint(types.ChannelRoleMaster)
 	})
-	var he *signaling.HandshakeError
-	if errors.As(err, &he) && he.ErrorType == "UnknownOperationException" {
-		t.Skipf("the emulator does not serve WSS yet (%v)", err)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
