@@ -376,18 +376,12 @@ func (p *peer) handle(data []byte) {
 			fmt.Sprintf("messagePayload is %d bytes; the limit is %d", len(m.MessagePayload), p.r.e.opts.Limits.MaxPayload))
 		return
 	}
-	lim := p.sdp
-	if m.Action == wire.ActionICECandidate {
-		lim = p.ice
-	}
-	if !lim.Allow() {
-		p.status(m.CorrelationID, "ClientLimitExceededException", "400", m.Action.String()+" messages exceed this connection's rate limit")
-		return
-	}
 	if p.role == "VIEWER" {
 		// §4.4: a viewer talks only to the master; its recipient is ignored.
-		frame, _ := wire.EncodeServerMessage(wire.ServerMessage{SenderClientID: p.clientID, MessageType: m.Action.MessageType(), MessagePayload: m.MessagePayload})
-		p.r.deliver(p, "", frame, m)
+		if p.allow(m) {
+			frame, _ := wire.EncodeServerMessage(wire.ServerMessage{SenderClientID: p.clientID, MessageType: m.Action.MessageType(), MessagePayload: m.MessagePayload})
+			p.r.deliver(p, "", frame, m)
+		}
 		return
 	}
 	switch {
@@ -399,9 +393,26 @@ func (p *peer) handle(data []byte) {
 		p.status(m.CorrelationID, "InvalidArgumentException", "400", "recipientClientId is required on messages from the master")
 		return
 	}
+	if !p.allow(m) {
+		return
+	}
 	// §4.5: no senderClientId toward viewers.
 	frame, _ := wire.EncodeServerMessage(wire.ServerMessage{MessageType: m.Action.MessageType(), MessagePayload: m.MessagePayload})
 	p.r.deliver(p, m.RecipientClientID, frame, m)
+}
+
+// allow applies the per-connection quotas (§7: SDP 5/s, ICE 20/s); a
+// throttled message is dropped, never the socket (§4.4).
+func (p *peer) allow(m wire.ClientMessage) bool {
+	lim := p.sdp
+	if m.Action == wire.ActionICECandidate {
+		lim = p.ice
+	}
+	if lim.Allow() {
+		return true
+	}
+	p.status(m.CorrelationID, "ClientLimitExceededException", "400", m.Action.String()+" messages exceed this connection's rate limit")
+	return false
 }
 
 // deliver routes frame to recipient ("" is the master): at once when it is
