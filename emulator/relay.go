@@ -24,7 +24,11 @@ type relay struct {
 	channels map[string]*channelState // by ARN
 	peers    map[*peer]struct{}
 	closed   bool
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup // peers' goroutines
+	// upgrading counts upgrades between the quota checks and registration:
+	// the 101 is on the wire before the connection is hijacked, so shutdown
+	// must let them finish rather than have http.Server.Close cut them.
+	upgrading sync.WaitGroup
 }
 
 // channelState is the live signaling state of one channel.
@@ -135,7 +139,10 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		r.mu.Unlock()
 		return wssRefusal(400, "ClientLimitExceededException", "the channel already has %d viewers connected", lim.MaxViewers)
 	}
+	r.upgrading.Add(1)
 	r.mu.Unlock()
+	release := sync.OnceFunc(r.upgrading.Done)
+	defer release()
 
 	p := &peer{r: r, arn: arn, role: role, clientID: clientID, out: make(chan []byte, 64),
 		activity: make(chan struct{}, 1), stop: make(chan struct{})}
@@ -154,8 +161,13 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 
 	r.mu.Lock()
 	if r.closed {
+		// Shutdown began while this upgrade was answered: tell the
+		// client as the others were told.
 		r.mu.Unlock()
-		conn.CloseNow()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		conn.Write(ctx, websocket.MessageText, goAwayFrame)
+		conn.Close(websocket.StatusGoingAway, "Going away")
 		return nil
 	}
 	cs = r.state(arn)
@@ -181,6 +193,7 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 	r.peers[p] = struct{}{}
 	r.wg.Add(2) // writeLoop and readLoop
 	r.mu.Unlock()
+	release()
 	if old != nil {
 		old.close(websocket.StatusGoingAway, "Going away")
 	}
@@ -511,7 +524,7 @@ func (r *relay) shutdown() {
 	r.mu.Unlock()
 	r.sendToChannel("", goAwayFrame, true)
 	done := make(chan struct{})
-	go func() { r.wg.Wait(); close(done) }()
+	go func() { r.upgrading.Wait(); r.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(2 * time.Second):
