@@ -1,0 +1,86 @@
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/kvsrtc/kvsrtc"
+
+// allowed lists, for each package of ours (by prefix, longest match), the
+// packages of ours it may import. Anything of ours not listed is refused.
+var allowed = map[string][]string{
+	"channel":   {},
+	"wire":      {},
+	"media":     {},
+	"emulator":  {"emulator", "wire", "channel"},
+	"creds":     {"channel", "wire"},
+	"resolve":   {"creds", "channel", "wire"},
+	"signaling": {"resolve", "creds", "channel", "wire"},
+	"session":   {"signaling", "resolve", "creds", "channel", "wire", "media"},
+	"web":       {"session", "signaling", "resolve", "creds", "channel", "wire", "media"},
+	// Test-only helpers and the CLI may use everything below them.
+	"internal/jsrun":    {},
+	"internal/archtest": {},
+	"internal/cli":      {"*"},
+	"cmd/kvsrtc":        {"internal/cli"},
+	"examples":          {"*"},
+	"browsertest":       {"*"},
+}
+
+func rule(pkg string) (string, []string, bool) {
+	best := ""
+	for p := range allowed {
+		if (pkg == p || strings.HasPrefix(pkg, p+"/")) && len(p) > len(best) {
+			best = p
+		}
+	}
+	return best, allowed[best], best != ""
+}
+
+func TestImportGraph(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}:{{join .Imports \" \"}}", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ":")
+		rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
+		name, allow, ok := rule(rel)
+		if !ok {
+			t.Errorf("package %s has no rule in allowed: add one", rel)
+			continue
+		}
+		for _, imp := range strings.Fields(imports) {
+			if !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			dep := strings.TrimPrefix(imp, module+"/")
+			if dep == name || strings.HasPrefix(dep, name+"/") {
+				continue // within itself (e.g. emulator → emulator/internal/sigv4)
+			}
+			ok := false
+			for _, a := range allow {
+				if a == "*" || dep == a || strings.HasPrefix(dep, a+"/") {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Errorf("%s imports %s: the import graph flows cli → session → signaling → resolve → creds → leaves (channel, wire); the emulator imports only leaves", rel, dep)
+			}
+		}
+	}
+}
+
+func TestRulesRefuseWrongArrows(t *testing.T) {
+	refused := [][2]string{{"emulator", "signaling"}, {"emulator", "resolve"}, {"wire", "channel"}, {"creds", "resolve"}, {"signaling", "session"}, {"resolve", "internal/cli"}}
+	for _, arrow := range refused {
+		_, allow, _ := rule(arrow[0])
+		for _, a := range allow {
+			if a == "*" || arrow[1] == a || strings.HasPrefix(arrow[1], a+"/") {
+				t.Errorf("%s → %s is allowed by the rules", arrow[0], arrow[1])
+			}
+		}
+	}
+}
