@@ -59,3 +59,16 @@ go vet ./...
 
 section "go test -race ./..."
 go test -race -count=1 -timeout 20m ./... "$@"
+
+# Bounded fuzzing of the decoders of outside input: each target runs for
+# FUZZTIME (default 5s), passed to -fuzztime as given: a duration such as 30s
+# or a count such as 1000x. There is no skip value (go test refuses 0).
+fuzztime=${FUZZTIME:-5s}
+fuzz() {
+	local pkg=$1 target=$2
+	section "go test -fuzz $target -fuzztime $fuzztime $pkg"
+	go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"
+}
+fuzz ./wire/ FuzzDecodeClientMessage
+fuzz ./wire/ FuzzDecodeServerMessage
+fuzz ./emulator/internal/sigv4/ FuzzVerifyQuery
