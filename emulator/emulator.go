@@ -331,6 +331,11 @@ func (e *Emulator) CABundlePath() string { return e.pki.caPath }
 // CertPool holds the emulator's CA.
 func (e *Emulator) CertPool() *x509.CertPool { return e.pki.pool }
 
+// STUNURL is the emulator's STUN server, for clients pointed at the
+// emulator (the service's stun.kinesisvideo.<region>.<suffix>:443 is not
+// reachable offline; spec §3.3, §8 item 6).
+func (e *Emulator) STUNURL() string { return "stun:" + e.turn.UDPAddr().String() }
+
 // TURN is the emulator's STUN/TURN server.
 func (e *Emulator) TURN() *turnserver.Server { return e.turn }
 

@@ -39,6 +39,9 @@ type channelState struct {
 	queue    map[string][]queued    // by recipient: "" is the master
 	alexa    map[string]chan string // SendAlexaOfferToMaster waiters by sender
 	connects *rate.Limiter
+	// upgrading counts viewer upgrades accepted but not yet registered:
+	// they hold a slot, so the limit holds under concurrent connects.
+	upgrading int
 }
 
 // queued is a message held for a client that is not connected (§13:
@@ -135,14 +138,29 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		r.mu.Unlock()
 		return wssRefusal(400, "ClientLimitExceededException", "connections to this channel are limited to %g per second", lim.ConnectsPerSecond)
 	}
-	if role == "VIEWER" && cs.viewers[clientID] == nil && len(cs.viewers) >= lim.MaxViewers {
+	reserved := role == "VIEWER" && cs.viewers[clientID] == nil
+	if reserved && len(cs.viewers)+cs.upgrading >= lim.MaxViewers {
 		r.mu.Unlock()
 		return wssRefusal(400, "ClientLimitExceededException", "the channel already has %d viewers connected", lim.MaxViewers)
 	}
+	if reserved {
+		cs.upgrading++
+	}
 	r.upgrading.Add(1)
 	r.mu.Unlock()
-	release := sync.OnceFunc(r.upgrading.Done)
-	defer release()
+	// release gives back the reservation; r.mu must be held.
+	held := cs
+	release := sync.OnceFunc(func() {
+		if reserved {
+			held.upgrading--
+		}
+		r.upgrading.Done()
+	})
+	defer func() {
+		r.mu.Lock()
+		release()
+		r.mu.Unlock()
+	}()
 
 	p := &peer{r: r, arn: arn, role: role, clientID: clientID, out: make(chan []byte, 64),
 		activity: make(chan struct{}, 1), stop: make(chan struct{})}
@@ -192,8 +210,8 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 	delete(cs.queue, key)
 	r.peers[p] = struct{}{}
 	r.wg.Add(2) // writeLoop and readLoop
-	r.mu.Unlock()
 	release()
+	r.mu.Unlock()
 	if old != nil {
 		old.close(websocket.StatusGoingAway, "Going away")
 	}
