@@ -376,6 +376,9 @@ func (e *Emulator) Env() []string {
 	if !e.opts.InsecureHTTP {
 		env = append(env, "AWS_CA_BUNDLE="+e.pki.caPath)
 	}
+	// Not an AWS variable: kvsrtc's commands list this STUN server instead
+	// of the service's, which is unreachable offline.
+	env = append(env, "KVSRTC_STUN_URL="+e.STUNURL())
 	return env
 }
 

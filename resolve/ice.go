@@ -101,6 +101,11 @@ func (r *Resolver) ICEServers(ctx context.Context, ep Endpoints, clientID string
 	var cfg ICEConfig
 	if r.load(ctx, key, &cfg) {
 		cfg.FromCache = true
+		// The STUN entry is ours, not the service's: list the one in use
+		// now, whatever was cached with the TURN servers.
+		if len(cfg.Servers) > 0 && len(cfg.Servers[0].URLs) == 1 && cfg.Servers[0].Username == "" {
+			cfg.Servers[0].URLs = []string{stun}
+		}
 		r.log.Debug("ICE servers from cache", "channel", arn.String(), "expires", cfg.Expires)
 		return cfg, nil
 	}

@@ -23,10 +23,12 @@ import (
 const (
 	envCacheDir       = "KVSRTC_CACHE_DIR"       // where the endpoint/ICE cache lives
 	envCredentialsURL = "KVSRTC_CREDENTIALS_URL" // default of --credentials-url
+	envSTUNURL        = "KVSRTC_STUN_URL"        // default of --stun-url
 )
 
 // awsOptions are the flags every command that calls AWS shares.
 type awsOptions struct {
+	STUNURL        string
 	Region         string
 	Profile        string
 	EndpointURL    string
@@ -51,6 +53,7 @@ func addAWSFlags(cmd *cobra.Command, o *awsOptions) {
 	f.StringVar(&o.CredentialsURL, "credentials-url", os.Getenv(envCredentialsURL), "get credentials (and optionally region and channel ARN) from this URL (env "+envCredentialsURL+")")
 	f.BoolVar(&o.FIPS, "fips", false, "use FIPS endpoints (env AWS_USE_FIPS_ENDPOINT)")
 	f.BoolVar(&o.DualStack, "dualstack", false, "use dual-stack endpoints (env AWS_USE_DUALSTACK_ENDPOINT)")
+	f.StringVar(&o.STUNURL, "stun-url", os.Getenv(envSTUNURL), "STUN URL listed first among the ICE servers instead of the region's KVS one (env "+envSTUNURL+"; `kvsrtc emulator` sets it)")
 	f.BoolVar(&o.NoCache, "no-cache", false, "neither read nor write the endpoint and ICE cache (env "+envCacheDir+" moves it)")
 	f.BoolVar(&o.JSON, "json", false, "print results as JSON")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "print each HTTP call with its latency, and the clock offset, on stderr")
@@ -101,7 +104,7 @@ func (o *awsOptions) load(ctx context.Context, ios *IOStreams, region string) (*
 		cfg.HTTPClient = &loggingClient{next: next, w: ios.ErrOut}
 	}
 	env := &awsEnv{cfg: cfg, channelARN: res.ChannelARN, stderr: ios.ErrOut, verbose: o.Verbose}
-	ropts := resolve.Options{Region: o.explicitRegion(), NoCache: o.NoCache, WebRTC: o.webrtc}
+	ropts := resolve.Options{Region: o.explicitRegion(), NoCache: o.NoCache, WebRTC: o.webrtc, STUNURL: o.STUNURL}
 	if o.FIPS {
 		ropts.UseFIPS = aws.FIPSEndpointStateEnabled
 	}

@@ -29,7 +29,7 @@ const cliSecret = "kvsrtcCLIsecretKEY0123456789abcdefSECRET"
 // cannot leak into a test.
 var awsEnvKeys = []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
 	"AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KINESIS_VIDEO", "AWS_CA_BUNDLE", "AWS_MAX_ATTEMPTS",
-	"AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", envCacheDir, envCredentialsURL, "KVSRTC_CREDENTIALS_AUTH"}
+	"AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", envCacheDir, envCredentialsURL, envSTUNURL, "KVSRTC_CREDENTIALS_AUTH"}
 
 // cliEnv sets a clean environment: no shared config, no IMDS, a private
 // cache dir, plus env (KEY=VALUE).
@@ -138,8 +138,18 @@ func TestICECommand(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	shown := decode[iceJSON](t, stdout)
-	if len(shown.ICEServers) != 3 || shown.ICEServers[0].URLs[0] != "stun:stun.kinesisvideo.cn-north-1.amazonaws.com.cn:443" {
+	// The emulator's env file names its own STUN server (KVSRTC_STUN_URL).
+	if len(shown.ICEServers) != 3 || shown.ICEServers[0].URLs[0] != e.STUNURL() {
 		t.Fatalf("servers = %v", shown.ICEServers)
+	}
+	// Without it, the region's KVS STUN URL, from the SDK's host rules.
+	t.Setenv("KVSRTC_STUN_URL", "")
+	stdout, stderr, code = run(t, "ice", "--channel-arn", arn, "--role", "viewer", "--client-id", "v1", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got := decode[iceJSON](t, stdout).ICEServers[0].URLs[0]; got != "stun:stun.kinesisvideo.cn-north-1.amazonaws.com.cn:443" {
+		t.Fatalf("STUN URL = %q", got)
 	}
 	var passwords []string
 	for _, s := range shown.ICEServers[1:] {
