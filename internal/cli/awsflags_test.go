@@ -50,7 +50,9 @@ func TestCommandErrors(t *testing.T) {
 			name: "access denied names the action",
 			opts: emulator.Options{Credentials: []emulator.Credential{emulator.DevCredential,
 				{AccessKeyID: "AKIDLIMITED", SecretAccessKey: cliSecret, Actions: []string{"kinesisvideo:GetSignalingChannelEndpoint"}}}},
-			env:  func(*testing.T) []string { return []string{"AWS_ACCESS_KEY_ID=AKIDLIMITED", "AWS_SECRET_ACCESS_KEY=" + cliSecret} },
+			env: func(*testing.T) []string {
+				return []string{"AWS_ACCESS_KEY_ID=AKIDLIMITED", "AWS_SECRET_ACCESS_KEY=" + cliSecret}
+			},
 			args: func(arn string) []string { return []string{"ice", "--channel-arn", arn} },
 			code: ExitDenied, in: []string{"access denied: the credential may not perform kinesisvideo:GetIceServerConfig on arn:aws:kinesisvideo:",
 				"hint: allow kinesisvideo:GetIceServerConfig on the channel"},
@@ -59,7 +61,9 @@ func TestCommandErrors(t *testing.T) {
 			name: "access denied on the control plane",
 			opts: emulator.Options{Credentials: []emulator.Credential{emulator.DevCredential,
 				{AccessKeyID: "AKIDLIMITED", SecretAccessKey: cliSecret, Actions: []string{"kinesisvideo:GetIceServerConfig"}}}},
-			env:  func(*testing.T) []string { return []string{"AWS_ACCESS_KEY_ID=AKIDLIMITED", "AWS_SECRET_ACCESS_KEY=" + cliSecret} },
+			env: func(*testing.T) []string {
+				return []string{"AWS_ACCESS_KEY_ID=AKIDLIMITED", "AWS_SECRET_ACCESS_KEY=" + cliSecret}
+			},
 			args: func(arn string) []string { return []string{"endpoints", "--channel-arn", arn} },
 			code: ExitDenied, in: []string{"may not perform kinesisvideo:GetSignalingChannelEndpoint"},
 		},
@@ -99,7 +103,9 @@ func TestCommandErrors(t *testing.T) {
 		},
 		{
 			name: "endpoint unreachable",
-			env:  func(t *testing.T) []string { return []string{"AWS_ENDPOINT_URL_KINESIS_VIDEO=" + closedURL(t), "AWS_MAX_ATTEMPTS=2"} },
+			env: func(t *testing.T) []string {
+				return []string{"AWS_ENDPOINT_URL_KINESIS_VIDEO=" + closedURL(t), "AWS_MAX_ATTEMPTS=2"}
+			},
 			args: func(arn string) []string { return []string{"endpoints", "--channel-arn", arn} },
 			code: ExitNetwork, in: []string{"endpoint unreachable", "connection refused", "hint: check the network"},
 		},
