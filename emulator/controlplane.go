@@ -343,10 +343,7 @@ func (c *call) updateSignalingChannel() (any, *apiError) {
 	if err := c.authorize("kinesisvideo:UpdateSignalingChannel", *in.ChannelARN, false); err != nil {
 		return nil, err
 	}
-	if _, err := c.lookup(*in.ChannelARN); err != nil {
-		return nil, err
-	}
-	_, found, aerr := c.updateChannel(*in.ChannelARN, func(ch *channelRecord) *apiError {
+	aerr := c.updateChannel(*in.ChannelARN, func(ch *channelRecord) *apiError {
 		if ch.Version != *in.CurrentVersion {
 			return &apiError{Status: 400, Code: "VersionMismatchException",
 				Message: fmt.Sprintf("The version %s does not match the current version of the channel.", *in.CurrentVersion)}
@@ -357,32 +354,36 @@ func (c *call) updateSignalingChannel() (any, *apiError) {
 		ch.Version = newVersion()
 		return nil
 	})
-	if !found {
-		return nil, errChannelNotFound()
-	}
 	if aerr != nil {
 		return nil, aerr
 	}
 	return struct{}{}, nil
 }
 
-// updateChannel runs fn on the stored channel; fn's apiError aborts.
-func (c *call) updateChannel(arn string, fn func(*channelRecord) *apiError) (channelRecord, bool, *apiError) {
+// updateChannel runs fn on the caller's stored channel and persists the
+// result; fn's apiError aborts. A missing channel is ResourceNotFound.
+func (c *call) updateChannel(arn string, fn func(*channelRecord) *apiError) *apiError {
 	var aerr *apiError
-	ch, found, err := c.e.store.update(arn, func(ch *channelRecord) error {
-		if e := fn(ch); e != nil {
-			aerr = e
-			return e
+	_, found, err := c.e.store.update(arn, func(ch *channelRecord) error {
+		if ch.Account != c.cred.Account {
+			aerr = errChannelNotFound()
+		} else {
+			aerr = fn(ch)
+		}
+		if aerr != nil {
+			return aerr
 		}
 		return nil
 	})
-	if aerr != nil {
-		return ch, found, aerr
+	switch {
+	case !found:
+		return errChannelNotFound()
+	case aerr != nil:
+		return aerr
+	case err != nil:
+		return &apiError{Status: 500, Code: "InternalFailure", Message: "could not store the channel", Lower: true}
 	}
-	if err != nil {
-		return ch, found, &apiError{Status: 500, Code: "InternalFailure", Message: "could not store the channel", Lower: true}
-	}
-	return ch, found, nil
+	return nil
 }
 
 func (c *call) deleteSignalingChannel() (any, *apiError) {
@@ -536,10 +537,7 @@ func (c *call) tagResource() (any, *apiError) {
 	if err := c.authorize("kinesisvideo:TagResource", *in.ResourceARN, false); err != nil {
 		return nil, err
 	}
-	if _, err := c.lookup(*in.ResourceARN); err != nil {
-		return nil, err
-	}
-	_, found, aerr := c.updateChannel(*in.ResourceARN, func(ch *channelRecord) *apiError {
+	aerr := c.updateChannel(*in.ResourceARN, func(ch *channelRecord) *apiError {
 		next := map[string]string{}
 		for k, val := range ch.Tags {
 			next[k] = val
@@ -554,9 +552,6 @@ func (c *call) tagResource() (any, *apiError) {
 		ch.Tags = next
 		return nil
 	})
-	if !found {
-		return nil, errChannelNotFound()
-	}
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -587,18 +582,12 @@ func (c *call) untagResource() (any, *apiError) {
 	if err := c.authorize("kinesisvideo:UntagResource", *in.ResourceARN, false); err != nil {
 		return nil, err
 	}
-	if _, err := c.lookup(*in.ResourceARN); err != nil {
-		return nil, err
-	}
-	_, found, aerr := c.updateChannel(*in.ResourceARN, func(ch *channelRecord) *apiError {
+	aerr := c.updateChannel(*in.ResourceARN, func(ch *channelRecord) *apiError {
 		for _, k := range in.TagKeyList {
 			delete(ch.Tags, k)
 		}
 		return nil
 	})
-	if !found {
-		return nil, errChannelNotFound()
-	}
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -686,14 +675,11 @@ func (c *call) updateMediaStorageConfiguration() (any, *apiError) {
 	if err := c.authorize("kinesisvideo:UpdateMediaStorageConfiguration", *in.ChannelARN, false); err != nil {
 		return nil, err
 	}
-	if _, err := c.lookup(*in.ChannelARN); err != nil {
-		return nil, err
-	}
 	m := in.MediaStorageConfiguration
 	if *m.Status == "ENABLED" && m.StreamARN == nil {
 		return nil, errInvalidArgument("A StreamARN is required to enable media storage.")
 	}
-	_, found, aerr := c.updateChannel(*in.ChannelARN, func(ch *channelRecord) *apiError {
+	aerr := c.updateChannel(*in.ChannelARN, func(ch *channelRecord) *apiError {
 		ch.StorageStatus = *m.Status
 		ch.StorageStreamARN = ""
 		if m.StreamARN != nil {
@@ -701,9 +687,6 @@ func (c *call) updateMediaStorageConfiguration() (any, *apiError) {
 		}
 		return nil
 	})
-	if !found {
-		return nil, errChannelNotFound()
-	}
 	if aerr != nil {
 		return nil, aerr
 	}
