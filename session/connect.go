@@ -1,0 +1,111 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/kvsrtc/kvsrtc/channel"
+	"github.com/kvsrtc/kvsrtc/resolve"
+	"github.com/kvsrtc/kvsrtc/signaling"
+)
+
+// link is a channel resolved and connected for one role.
+type link struct {
+	ep  resolve.Endpoints
+	ice *iceKeeper
+	sig *signaling.Client
+}
+
+// connect resolves the endpoints, then fetches the ICE servers and opens the
+// WSS connection side by side: both need only the endpoints. onICE runs as
+// soon as the ICE servers are known, while the socket may still be opening
+// (a viewer builds its peer connection there). ctx is the session's
+// lifetime: the signaling client lives as long as it.
+func connect(ctx context.Context, o *Options, role channel.Role, clientID string, tl *Timeline, onICE func(resolve.ICEConfig) error) (*link, error) {
+	r := o.Resolver
+	t0 := time.Now()
+	ep, err := r.Endpoints(ctx, o.ChannelARN, role)
+	if err != nil {
+		return nil, err
+	}
+	tl.Mark(StepEndpoints, t0)
+	l := &link{ep: ep}
+
+	var keeperMu sync.Mutex
+	var keeper *iceKeeper
+	first := true
+	sopts := signaling.Options{
+		Role:        role,
+		ChannelARN:  o.ChannelARN.String(),
+		ClientID:    clientID,
+		Region:      o.ChannelARN.Region,
+		Credentials: o.Credentials,
+		HTTPClient:  o.HTTPClient,
+		Clock:       r.Clock(),
+		Logger:      o.Logger,
+		Endpoint: func(ctx context.Context) (string, error) {
+			if first {
+				first = false // called on the dialing goroutine only, one at a time
+				return ep.WSS, nil
+			}
+			e, err := r.Endpoints(ctx, o.ChannelARN, role)
+			return e.WSS, err
+		},
+		Refresh: func(ctx context.Context, reason signaling.RefreshReason) error {
+			switch reason {
+			case signaling.RefreshReconnectICEServer:
+				keeperMu.Lock()
+				k := keeper
+				keeperMu.Unlock()
+				if k != nil {
+					return k.fetch(ctx, true)
+				}
+			case signaling.RefreshNotFound, signaling.RefreshEndpoint, signaling.RefreshGoAway:
+				return r.Invalidate(ctx, o.ChannelARN, role)
+			}
+			return nil
+		},
+	}
+	if o.Signaling != nil {
+		o.Signaling(&sopts)
+	}
+
+	type dialed struct {
+		c   *signaling.Client
+		err error
+	}
+	dc := make(chan dialed, 1)
+	go func() {
+		t := time.Now()
+		c, err := signaling.Dial(ctx, sopts)
+		if err == nil {
+			tl.Mark(StepConnect, t)
+		}
+		dc <- dialed{c, err}
+	}()
+
+	t1 := time.Now()
+	cfg, iceErr := r.ICEServers(ctx, ep, clientID)
+	if iceErr == nil {
+		tl.Mark(StepICEServers, t1)
+		keeperMu.Lock()
+		keeper = newICEKeeper(r, o.ChannelARN, role, clientID, cfg)
+		l.ice = keeper
+		keeperMu.Unlock()
+		if onICE != nil {
+			iceErr = onICE(cfg)
+		}
+	}
+	d := <-dc
+	switch {
+	case d.err != nil:
+		return nil, fmt.Errorf("connect to signaling: %w", d.err)
+	case iceErr != nil:
+		d.c.Close()
+		return nil, iceErr
+	}
+	l.sig = d.c
+	return l, nil
+}

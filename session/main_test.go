@@ -1,0 +1,81 @@
+package session_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesisvideo"
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+	"go.uber.org/goleak"
+
+	"github.com/kvsrtc/kvsrtc/channel"
+	"github.com/kvsrtc/kvsrtc/emulator"
+	"github.com/kvsrtc/kvsrtc/emulator/emulatortest"
+	"github.com/kvsrtc/kvsrtc/resolve"
+	"github.com/kvsrtc/kvsrtc/session"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// loopback keeps ICE on 127.0.0.1 (shared/deps.md §5): loopback candidates,
+// IPv4 UDP (and TCP for a TCP relay), no mDNS.
+func loopback(se *webrtc.SettingEngine) {
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+}
+
+// env is an emulator with a channel and what a session needs to reach it.
+type env struct {
+	e   *emulator.Emulator
+	cfg aws.Config
+	arn channel.ARN
+}
+
+func newEnv(t testing.TB, name string) *env {
+	t.Helper()
+	e := emulatortest.Start(t, emulator.Options{})
+	cfg := emulatortest.Config(e)
+	out, err := kinesisvideo.NewFromConfig(cfg).CreateSignalingChannel(context.Background(),
+		&kinesisvideo.CreateSignalingChannelInput{ChannelName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn, err := channel.ParseARN(aws.ToString(out.ChannelARN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{e: e, cfg: cfg, arn: arn}
+}
+
+// options are session options for the emulator; each call has its own
+// resolver (a cold cache).
+func (v *env) options() session.Options {
+	r := resolve.New(v.cfg, resolve.Options{STUNURL: "stun:" + v.e.TURN().UDPAddr().String()})
+	return session.Options{
+		ChannelARN:    v.arn,
+		Resolver:      r,
+		Credentials:   v.cfg.Credentials,
+		HTTPClient:    emulatortest.HTTPClient(v.e),
+		SettingEngine: loopback,
+	}
+}
+
+// waitFor polls cond every 5 ms until it holds, failing after d.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

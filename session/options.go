@@ -1,0 +1,168 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/kvsrtc/kvsrtc/channel"
+	"github.com/kvsrtc/kvsrtc/media"
+	"github.com/kvsrtc/kvsrtc/resolve"
+	"github.com/kvsrtc/kvsrtc/signaling"
+)
+
+// ErrClosed is returned by Run after Close, and by sends on a closed session.
+var ErrClosed = errors.New("session closed")
+
+// ErrPeerFailed reports a peer connection that failed (ICE or DTLS).
+var ErrPeerFailed = errors.New("peer connection failed")
+
+// DataChannelLabel is the label of the data channel a viewer opens, as the
+// KVS sample applications name it.
+const DataChannelLabel = "kvsDataChannel"
+
+// RelayTransport selects which TURN URIs are kept.
+type RelayTransport int
+
+// Relay transports. The zero value keeps every URI.
+const (
+	RelayAny RelayTransport = iota
+	RelayUDP                // turn:…?transport=udp
+	RelayTCP                // turn:…?transport=tcp
+	RelayTLS                // turns:…
+)
+
+// ParseRelayTransport reads "udp", "tcp", "tls" or "" (any).
+func ParseRelayTransport(s string) (RelayTransport, error) {
+	switch strings.ToLower(s) {
+	case "", "any":
+		return RelayAny, nil
+	case "udp":
+		return RelayUDP, nil
+	case "tcp":
+		return RelayTCP, nil
+	case "tls":
+		return RelayTLS, nil
+	}
+	return RelayAny, fmt.Errorf("relay transport %q: want udp, tcp or tls", s)
+}
+
+// String returns "any", "udp", "tcp" or "tls".
+func (r RelayTransport) String() string {
+	switch r {
+	case RelayUDP:
+		return "udp"
+	case RelayTCP:
+		return "tcp"
+	case RelayTLS:
+		return "tls"
+	}
+	return "any"
+}
+
+// Options are what a Master and a Viewer share.
+type Options struct {
+	// ChannelARN is the signaling channel. Required.
+	ChannelARN channel.ARN
+	// Resolver finds the channel's endpoints and ICE servers (with its
+	// caches and clock-skew correction). Required.
+	Resolver *resolve.Resolver
+	// Credentials sign the WSS URL. Required.
+	Credentials aws.CredentialsProvider
+	// HTTPClient opens the WebSocket (set its TLS trust for an emulator's
+	// CA). Nil: http.DefaultClient.
+	HTTPClient *http.Client
+	// Signaling changes the signaling options before Dial.
+	Signaling func(*signaling.Options)
+	// SettingEngine changes pion's SettingEngine before the API is built;
+	// tests use it to keep ICE on loopback.
+	SettingEngine func(*webrtc.SettingEngine)
+	// ForceTURN uses relay candidates only (ICETransportPolicyRelay).
+	ForceTURN bool
+	// RelayTransport keeps only the TURN URIs of one transport.
+	RelayTransport RelayTransport
+	// NoTrickle sends complete SDP (after gathering) instead of trickling
+	// candidates.
+	NoTrickle bool
+	// Timeline receives the steps; nil: a new one that starts when the
+	// Master or Viewer is made. Pass
+	// one started earlier to include credential loading and the like.
+	Timeline *Timeline
+	// OnMessage receives data-channel messages; from is the viewer's
+	// client id on a master, "" on a viewer. It runs on pion's goroutine.
+	OnMessage func(from string, msg DataMessage)
+	// Logger receives the session's logs. Nil discards them.
+	Logger *slog.Logger
+}
+
+// DataMessage is one data-channel message.
+type DataMessage struct {
+	Data     []byte
+	IsString bool
+}
+
+func (o *Options) check() error {
+	if err := o.ChannelARN.Validate(); err != nil {
+		return fmt.Errorf("session: channel: %w", err)
+	}
+	if o.Resolver == nil {
+		return errors.New("session: resolver required")
+	}
+	if o.Credentials == nil {
+		return errors.New("session: credentials required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return nil
+}
+
+// MasterOptions configure a Master.
+type MasterOptions struct {
+	Options
+	// Video and Audio are the media sent to every viewer; either may be
+	// nil. The caller runs them (Source.Run), before or after Run.
+	Video, Audio *media.Source
+	// OnFrameSent, if set, is called with every frame written to a
+	// viewer's track, on that viewer's sending goroutine.
+	OnFrameSent func(viewer string, codec media.Codec, f media.Frame)
+	// OnPeer, if set, is called when a viewer's peer connection is
+	// created and when it ends, with its timeline.
+	OnPeer func(ev PeerEvent)
+	// MaxViewers bounds concurrent viewers; zero: 10, the service's limit.
+	MaxViewers int
+}
+
+// PeerEvent reports a viewer joining or leaving a Master.
+type PeerEvent struct {
+	ClientID string
+	Joined   bool // false: left
+	Timeline *Timeline
+	Err      error // why it left, if it failed
+}
+
+// ViewerOptions configure a Viewer.
+type ViewerOptions struct {
+	Options
+	// ClientID identifies the viewer. Required.
+	ClientID string
+	// Record, if set, receives a WebM (VP8) or Matroska (H.264) recording
+	// of the media. The Viewer does not close it.
+	Record io.Writer
+	// OnFrame, if set, is called with every frame received whole, on the
+	// track's reading goroutine.
+	OnFrame func(codec media.Codec, f media.Frame)
+	// Duration ends Run once this much media was received on a track (by
+	// RTP timestamps from its first frame). Zero: no limit.
+	Duration time.Duration
+	// VideoFrames ends Run once this many video frames were received
+	// whole. Zero: no limit.
+	VideoFrames int
+}

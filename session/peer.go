@@ -1,0 +1,212 @@
+package session
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/kvsrtc/kvsrtc/resolve"
+	"github.com/kvsrtc/kvsrtc/wire"
+)
+
+// maxPendingCandidates bounds the remote candidates buffered before the
+// remote description is applied.
+const maxPendingCandidates = 256
+
+// newAPI builds the pion API: default codecs and interceptors (NACK, RTCP
+// reports, stats), and the caller's SettingEngine changes.
+func newAPI(o *Options) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, err
+	}
+	se := webrtc.SettingEngine{}
+	if o.SettingEngine != nil {
+		o.SettingEngine(&se)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// rtcConfig is the peer connection configuration for cfg.
+func rtcConfig(o *Options, cfg resolve.ICEConfig) webrtc.Configuration {
+	c := webrtc.Configuration{ICEServers: iceServers(cfg, o.RelayTransport)}
+	if o.ForceTURN {
+		c.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	return c
+}
+
+// peer wraps a PeerConnection with what both roles need: the timeline of
+// ICE and DTLS, remote candidates buffered until the remote description is
+// set (spec §13), and local candidates queued for sending.
+type peer struct {
+	pc  *webrtc.PeerConnection
+	tl  *Timeline
+	log *slog.Logger
+
+	mu        sync.Mutex
+	remoteSet bool
+	remoteAt  time.Time
+	iceAt     time.Time
+	pending   []webrtc.ICECandidateInit
+
+	connected chan struct{} // closed when DTLS is up
+	ended     chan struct{} // closed when the connection failed or closed
+	endErr    error
+	cands     chan webrtc.ICECandidateInit
+	once      sync.Once
+	endOnce   sync.Once
+}
+
+func newPeer(api *webrtc.API, cfg webrtc.Configuration, tl *Timeline, log *slog.Logger, trickle bool) (*peer, error) {
+	t := time.Now()
+	pc, err := api.NewPeerConnection(cfg)
+	if err != nil {
+		return nil, err
+	}
+	tl.Mark(StepPeerConnection, t)
+	p := &peer{pc: pc, tl: tl, log: log, connected: make(chan struct{}), ended: make(chan struct{}),
+		cands: make(chan webrtc.ICECandidateInit, 128)}
+	if trickle {
+		pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+			if c == nil {
+				return
+			}
+			select {
+			case p.cands <- c.ToJSON():
+			case <-p.ended:
+			}
+		})
+	}
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		if s == webrtc.ICEConnectionStateConnected {
+			p.mu.Lock()
+			from := p.remoteAt
+			p.iceAt = time.Now()
+			p.mu.Unlock()
+			tl.Mark(StepICEConnected, from)
+		}
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		log.Debug("peer connection", "state", s.String())
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			p.mu.Lock()
+			from := p.iceAt
+			p.mu.Unlock()
+			tl.Mark(StepDTLSConnected, from)
+			p.once.Do(func() { close(p.connected) })
+		case webrtc.PeerConnectionStateFailed:
+			p.end(ErrPeerFailed)
+		case webrtc.PeerConnectionStateClosed:
+			p.end(nil)
+		}
+	})
+	return p, nil
+}
+
+func (p *peer) end(err error) {
+	p.endOnce.Do(func() {
+		p.mu.Lock()
+		p.endErr = err
+		p.mu.Unlock()
+		close(p.ended)
+	})
+}
+
+// err is why the peer ended (nil: closed).
+func (p *peer) err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.endErr
+}
+
+// setRemote applies the remote description and then the candidates that
+// arrived before it.
+func (p *peer) setRemote(sd wire.SessionDescription) error {
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.NewSDPType(sd.Type), SDP: sd.SDP}); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.remoteSet, p.remoteAt = true, time.Now()
+	pending := p.pending
+	p.pending = nil
+	p.mu.Unlock()
+	for _, c := range pending {
+		if err := p.pc.AddICECandidate(c); err != nil {
+			p.log.Debug("buffered remote candidate refused", "err", err)
+		}
+	}
+	return nil
+}
+
+// addCandidate applies a remote candidate, or buffers it until the remote
+// description is set. End-of-candidates markers are ignored.
+func (p *peer) addCandidate(c wire.ICECandidateInit) error {
+	if c.Candidate == "" {
+		return nil
+	}
+	ci := webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
+	p.mu.Lock()
+	if !p.remoteSet {
+		if len(p.pending) < maxPendingCandidates {
+			p.pending = append(p.pending, ci)
+		}
+		p.mu.Unlock()
+		return nil
+	}
+	p.mu.Unlock()
+	return p.pc.AddICECandidate(ci)
+}
+
+// localDescription sets sd as the local description and, without trickle,
+// waits for gathering to end so the SDP carries every candidate.
+func (p *peer) localDescription(ctx context.Context, sd webrtc.SessionDescription, trickle bool) (wire.SessionDescription, error) {
+	var gathered <-chan struct{}
+	if !trickle {
+		gathered = webrtc.GatheringCompletePromise(p.pc)
+	}
+	if err := p.pc.SetLocalDescription(sd); err != nil {
+		return wire.SessionDescription{}, err
+	}
+	if !trickle {
+		select {
+		case <-gathered:
+		case <-ctx.Done():
+			return wire.SessionDescription{}, ctx.Err()
+		}
+	}
+	ld := p.pc.LocalDescription()
+	return wire.SessionDescription{Type: ld.Type.String(), SDP: ld.SDP}, nil
+}
+
+// sendCandidates sends local candidates once after is closed, until ctx
+// ends or the peer does.
+func (p *peer) sendCandidates(ctx context.Context, after <-chan struct{}, send func(context.Context, wire.ICECandidateInit) error) {
+	select {
+	case <-after:
+	case <-ctx.Done():
+		return
+	}
+	for {
+		select {
+		case c := <-p.cands:
+			w := wire.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
+			if err := send(ctx, w); err != nil {
+				p.log.Debug("send ICE candidate", "err", err)
+			}
+		case <-ctx.Done():
+			return
+		case <-p.ended:
+			return
+		}
+	}
+}

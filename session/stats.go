@@ -1,0 +1,79 @@
+package session
+
+import (
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// ViewerStats are what a Viewer received. Rates are averages since the
+// track's first packet; a live display takes differences of two snapshots.
+type ViewerStats struct {
+	Video TrackStats `json:"video"`
+	Audio TrackStats `json:"audio"`
+	// RTTMs is the round-trip time of the selected ICE candidate pair.
+	RTTMs float64 `json:"rttMs"`
+	// ICERefreshes counts ICE server fetches after the first.
+	ICERefreshes int            `json:"iceRefreshes"`
+	Signaling    SignalingStats `json:"signaling"`
+}
+
+// TrackStats describe one received track.
+type TrackStats struct {
+	Codec     string `json:"codec,omitempty"`
+	Frames    int64  `json:"frames"`
+	Keyframes int64  `json:"keyframes"`
+	Packets   int64  `json:"packets"`
+	// Bytes counts RTP payload bytes.
+	Bytes int64 `json:"bytes"`
+	// PacketsLost and JitterMs come from pion's RTP statistics (RFC 3550).
+	PacketsLost int64   `json:"packetsLost"`
+	JitterMs    float64 `json:"jitterMs"`
+	NACKs       uint32  `json:"nacks"`
+	// MediaSeconds is the timestamp of the latest frame.
+	MediaSeconds float64 `json:"mediaSeconds"`
+	BitrateKbps  float64 `json:"bitrateKbps"`
+	FPS          float64 `json:"fps"`
+}
+
+func (c *trackCounters) stats() TrackStats {
+	s := TrackStats{Frames: c.frames, Keyframes: c.keyframes, Packets: c.packets, Bytes: c.bytes,
+		MediaSeconds: c.mediaEnd.Seconds()}
+	if c.codec != 0 {
+		s.Codec = c.codec.String()
+	}
+	if d := c.lastPkt.Sub(c.firstPkt); d > 100*time.Millisecond {
+		s.BitrateKbps = float64(c.bytes*8) / d.Seconds() / 1000
+		s.FPS = float64(c.frames) / d.Seconds()
+	}
+	return s
+}
+
+// Stats returns a snapshot of the viewer's counters.
+func (v *Viewer) Stats() ViewerStats {
+	v.mu.Lock()
+	s := ViewerStats{Video: v.video.stats(), Audio: v.audio.stats(), Signaling: signalingStats(v.link)}
+	if v.link != nil && v.link.ice != nil {
+		s.ICERefreshes = v.link.ice.count()
+	}
+	p := v.p
+	v.mu.Unlock()
+	if p == nil {
+		return s
+	}
+	for _, st := range p.pc.GetStats() {
+		switch x := st.(type) {
+		case webrtc.InboundRTPStreamStats:
+			t := &s.Audio
+			if x.Kind == "video" {
+				t = &s.Video
+			}
+			t.PacketsLost, t.JitterMs, t.NACKs = int64(x.PacketsLost), x.Jitter*1000, x.NACKCount
+		case webrtc.ICECandidatePairStats:
+			if x.Nominated && x.State == webrtc.StatsICECandidatePairStateSucceeded {
+				s.RTTMs = x.CurrentRoundTripTime * 1000
+			}
+		}
+	}
+	return s
+}

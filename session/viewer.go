@@ -1,0 +1,445 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/kvsrtc/kvsrtc/channel"
+	"github.com/kvsrtc/kvsrtc/media"
+	"github.com/kvsrtc/kvsrtc/resolve"
+	"github.com/kvsrtc/kvsrtc/wire"
+)
+
+// ErrMasterLeft reports a master that closed the peer connection.
+var ErrMasterLeft = errors.New("the master closed the connection")
+
+// Viewer connects to a channel's master, receives its audio and video,
+// optionally records them, and exchanges data-channel messages.
+type Viewer struct {
+	opts ViewerOptions
+	api  *webrtc.API
+
+	mu       sync.Mutex
+	tl       *Timeline
+	link     *link
+	p        *peer
+	dc       *webrtc.DataChannel
+	rec      *media.WebMWriter
+	cancel   context.CancelFunc
+	started  bool
+	closed   bool
+	runDone  chan struct{}
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+	video    trackCounters
+	audio    trackCounters
+	first    time.Time
+}
+
+type trackCounters struct {
+	codec     media.Codec
+	frames    int64
+	keyframes int64
+	packets   int64
+	bytes     int64
+	mediaEnd  time.Duration
+	firstPkt  time.Time
+	lastPkt   time.Time
+}
+
+// NewViewer returns a Viewer. opts is copied; optFns change the copy.
+func NewViewer(opts ViewerOptions, optFns ...func(*ViewerOptions)) (*Viewer, error) {
+	for _, f := range optFns {
+		f(&opts)
+	}
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	if err := channel.ValidClientID(opts.ClientID); err != nil {
+		return nil, err
+	}
+	opts.Logger = opts.Logger.With("component", "session", "role", "viewer", "client", opts.ClientID)
+	api, err := newAPI(&opts.Options)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Timeline == nil {
+		opts.Timeline = NewTimeline(time.Now())
+	}
+	return &Viewer{opts: opts, api: api, tl: opts.Timeline, runDone: make(chan struct{}), stop: make(chan struct{})}, nil
+}
+
+// Timeline is the viewer's connection timeline.
+func (v *Viewer) Timeline() *Timeline {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.tl
+}
+
+// Run connects to the master and receives media until ctx ends (it returns
+// ctx's error), the media limit of the options is reached (nil), Close is
+// called (nil) or the connection fails. The recording is finished before
+// Run returns.
+func (v *Viewer) Run(ctx context.Context) (err error) {
+	v.mu.Lock()
+	if v.closed || v.started {
+		v.mu.Unlock()
+		return ErrClosed
+	}
+	v.started = true
+	ctx, cancel := context.WithCancel(ctx)
+	v.cancel = cancel
+	tl := v.tl
+	v.mu.Unlock()
+	defer close(v.runDone)
+	defer cancel()
+
+	log := v.opts.Logger
+	trickle := !v.opts.NoTrickle
+	var p *peer
+	var offer wire.SessionDescription
+	var offerStart time.Time
+	// Built as soon as the ICE servers are known, while the WSS opens.
+	onICE := func(cfg resolve.ICEConfig) error {
+		var err error
+		p, err = newPeer(v.api, rtcConfig(&v.opts.Options, cfg), tl, log, trickle)
+		if err != nil {
+			return err
+		}
+		v.mu.Lock()
+		v.p = p
+		v.mu.Unlock()
+		for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+			if _, err := p.pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+				return err
+			}
+		}
+		dc, err := p.pc.CreateDataChannel(DataChannelLabel, nil)
+		if err != nil {
+			return err
+		}
+		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
+			if v.opts.OnMessage != nil {
+				v.opts.OnMessage("", DataMessage{Data: msg.Data, IsString: msg.IsString})
+			}
+		})
+		v.mu.Lock()
+		v.dc = dc
+		v.mu.Unlock()
+		p.pc.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+			v.wg.Add(1)
+			go func() {
+				defer v.wg.Done()
+				v.read(track)
+			}()
+		})
+		offerStart = time.Now()
+		sd, err := p.pc.CreateOffer(nil)
+		if err != nil {
+			return err
+		}
+		offer, err = p.localDescription(ctx, sd, trickle)
+		return err
+	}
+	l, err := connect(ctx, &v.opts.Options, channel.RoleViewer, v.opts.ClientID, tl, onICE)
+	if err != nil {
+		if p != nil {
+			_ = p.pc.Close()
+		}
+		return v.result(err)
+	}
+	v.mu.Lock()
+	v.link = l
+	v.mu.Unlock()
+	defer func() {
+		cancel()
+		_ = p.pc.Close()
+		v.wg.Wait()
+		l.sig.Close()
+		v.mu.Lock()
+		rec := v.rec
+		v.mu.Unlock()
+		if rec != nil {
+			if cerr := rec.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("finish recording: %w", cerr)
+			}
+		}
+	}()
+
+	if _, err := l.sig.SendOffer(ctx, "", offer); err != nil {
+		return v.result(fmt.Errorf("send offer: %w", err))
+	}
+	offerAt := time.Now()
+	tl.Add(StepOfferSent, offerStart, offerAt)
+	offerSent := make(chan struct{})
+	close(offerSent)
+	v.wg.Add(2)
+	go func() {
+		defer v.wg.Done()
+		p.sendCandidates(ctx, offerSent, func(ctx context.Context, c wire.ICECandidateInit) error {
+			_, err := l.sig.SendICECandidate(ctx, "", c)
+			return err
+		})
+	}()
+	go func() {
+		defer v.wg.Done()
+		l.ice.run(ctx, log.Warn)
+	}()
+
+	answered := false
+	for {
+		select {
+		case <-ctx.Done():
+			return v.result(ctx.Err())
+		case <-v.stop:
+			return nil
+		case <-p.ended:
+			if err := p.err(); err != nil {
+				return v.result(err)
+			}
+			return v.result(ErrMasterLeft)
+		case msg, ok := <-l.sig.Messages():
+			if !ok {
+				return v.result(errors.New("signaling closed"))
+			}
+			switch msg.MessageType {
+			case wire.MessageTypeSDPAnswer:
+				if answered {
+					continue
+				}
+				sd, err := msg.SessionDescription()
+				if err != nil {
+					return v.result(fmt.Errorf("answer: %w", err))
+				}
+				if err := v.startRecording(sd.SDP); err != nil {
+					return v.result(err)
+				}
+				if err := p.setRemote(sd); err != nil {
+					return v.result(fmt.Errorf("apply answer: %w", err))
+				}
+				answered = true
+				tl.Mark(StepAnswer, offerAt)
+			case wire.MessageTypeICECandidate:
+				c, err := msg.ICECandidate()
+				if err != nil {
+					log.Warn("bad candidate", "err", err)
+					continue
+				}
+				if err := p.addCandidate(c); err != nil {
+					log.Debug("remote candidate refused", "err", err)
+				}
+			case wire.MessageTypeStatusResponse:
+				log.Warn("signaling refused a message", "status", fmt.Sprint(msg.StatusResponse))
+			}
+		}
+	}
+}
+
+func (v *Viewer) result(err error) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return nil
+	}
+	return err
+}
+
+// startRecording opens the recorder for the codecs the answer sends.
+func (v *Viewer) startRecording(answer string) error {
+	if v.opts.Record == nil {
+		return nil
+	}
+	video, audio := answerCodecs(answer)
+	if video == media.CodecUnknown && audio == media.CodecUnknown {
+		return nil
+	}
+	w, err := media.NewWebMWriter(v.opts.Record, media.WebMOptions{Video: video, Audio: audio, Logger: v.opts.Logger})
+	if err != nil {
+		return fmt.Errorf("start recording: %w", err)
+	}
+	v.mu.Lock()
+	v.rec = w
+	v.mu.Unlock()
+	return nil
+}
+
+// answerCodecs reads which codecs the master sends from its answer: the
+// first format of each m-line it sends on.
+func answerCodecs(s string) (video, audio media.Codec) {
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(s); err != nil {
+		return
+	}
+	for _, md := range d.MediaDescriptions {
+		if md.MediaName.Port.Value == 0 || len(md.MediaName.Formats) == 0 {
+			continue
+		}
+		sends := false
+		for _, a := range md.Attributes {
+			if a.Key == "sendonly" || a.Key == "sendrecv" {
+				sends = true
+			}
+		}
+		if !sends {
+			continue
+		}
+		pt := md.MediaName.Formats[0]
+		var c media.Codec
+		for _, a := range md.Attributes {
+			if a.Key == "rtpmap" && strings.HasPrefix(a.Value, pt+" ") {
+				name, _, _ := strings.Cut(strings.TrimPrefix(a.Value, pt+" "), "/")
+				c = media.ParseCodec(strings.ToLower(name))
+			}
+		}
+		switch {
+		case md.MediaName.Media == "video" && c.IsVideo():
+			video = c
+		case md.MediaName.Media == "audio" && c == media.CodecOpus:
+			audio = c
+		}
+	}
+	return video, audio
+}
+
+func codecOf(mime string) media.Codec {
+	_, name, _ := strings.Cut(mime, "/")
+	return media.ParseCodec(strings.ToLower(name))
+}
+
+// read turns a track's packets into frames until the track ends.
+func (v *Viewer) read(track *webrtc.TrackRemote) {
+	codec := codecOf(track.Codec().MimeType)
+	if codec == media.CodecUnknown {
+		return
+	}
+	a := newAssembler(codec)
+	for {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		v.mu.Lock()
+		c := v.counters(codec)
+		c.codec = codec
+		c.packets++
+		c.bytes += int64(len(pkt.Payload))
+		if c.firstPkt.IsZero() {
+			c.firstPkt = now
+		}
+		c.lastPkt = now
+		v.mu.Unlock()
+		if f, ok := a.push(pkt); ok {
+			v.frame(codec, f)
+		}
+	}
+}
+
+func (v *Viewer) counters(c media.Codec) *trackCounters {
+	if c.IsVideo() {
+		return &v.video
+	}
+	return &v.audio
+}
+
+// frame handles one whole frame: stats, timeline, recording, limits.
+func (v *Viewer) frame(codec media.Codec, f media.Frame) {
+	v.mu.Lock()
+	c := v.counters(codec)
+	c.frames++
+	if f.Keyframe {
+		c.keyframes++
+	}
+	c.mediaEnd = f.Timestamp
+	firstOfTrack := c.frames == 1
+	frames := c.frames
+	if v.first.IsZero() {
+		v.first = time.Now()
+	}
+	rec, tl := v.rec, v.tl
+	v.mu.Unlock()
+	if firstOfTrack {
+		from := tl.Start()
+		if s, ok := tl.Step(StepDTLSConnected); ok {
+			from = tl.Start().Add(time.Duration(s.EndMs * float64(time.Millisecond)))
+		}
+		step := StepFirstAudio
+		if codec.IsVideo() {
+			step = StepFirstVideo
+		}
+		tl.Mark(step, from)
+	}
+	if v.opts.OnFrame != nil {
+		v.opts.OnFrame(codec, f)
+	}
+	if rec != nil {
+		var err error
+		if codec.IsVideo() {
+			err = rec.WriteVideo(f)
+		} else {
+			err = rec.WriteAudio(f)
+		}
+		if err != nil {
+			v.opts.Logger.Warn("record", "err", err)
+		}
+	}
+	if (v.opts.Duration > 0 && f.Timestamp >= v.opts.Duration) || (v.opts.VideoFrames > 0 && codec.IsVideo() && frames >= int64(v.opts.VideoFrames)) {
+		v.stopOnce.Do(func() { close(v.stop) })
+	}
+}
+
+// SendText sends s on the data channel.
+func (v *Viewer) SendText(s string) error {
+	v.mu.Lock()
+	dc, closed := v.dc, v.closed
+	v.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+		return errors.New("data channel not open")
+	}
+	return dc.SendText(s)
+}
+
+// Recording reports the recording's DocType ("webm" or "matroska"), or ""
+// when nothing is recorded.
+func (v *Viewer) Recording() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.rec == nil {
+		return ""
+	}
+	return v.rec.DocType()
+}
+
+// Close stops Run, closes the peer and signaling connections, finishes the
+// recording and waits for every goroutine. It is idempotent.
+func (v *Viewer) Close() error {
+	v.mu.Lock()
+	if v.closed {
+		started := v.started
+		v.mu.Unlock()
+		if started {
+			<-v.runDone
+		}
+		return nil
+	}
+	v.closed = true
+	cancel, started := v.cancel, v.started
+	v.mu.Unlock()
+	if !started {
+		return nil
+	}
+	cancel()
+	<-v.runDone
+	return nil
+}
