@@ -55,6 +55,10 @@ type queued struct {
 // maxQueued bounds the messages held per recipient.
 const maxQueued = 256
 
+// peerQueue is how many frames may wait for a slow connection before it
+// is closed (§4.7: never block a sender on a slow recipient).
+const peerQueue = 64
+
 func newRelay(e *Emulator) *relay {
 	return &relay{e: e, channels: map[string]*channelState{}, peers: map[*peer]struct{}{}}
 }
@@ -162,7 +166,7 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		r.mu.Unlock()
 	}()
 
-	p := &peer{r: r, arn: arn, role: role, clientID: clientID, out: make(chan []byte, 64),
+	p := &peer{r: r, arn: arn, role: role, clientID: clientID,
 		activity: make(chan struct{}, 1), stop: make(chan struct{})}
 	conn, err := websocket.Accept(w, req, &websocket.AcceptOptions{
 		Subprotocols:       []string{"wss"}, // §4.3: echo "wss" when the C SDK offers it
@@ -189,6 +193,20 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		return nil
 	}
 	cs = r.state(arn)
+	// Held messages go first, in order, before the peer is published, so
+	// no live frame overtakes them; its queue has room for all of them.
+	var backlog [][]byte
+	now := e.now()
+	for _, m := range cs.queue[clientID] {
+		if now.Before(m.expires) {
+			backlog = append(backlog, m.frame)
+		}
+	}
+	delete(cs.queue, clientID)
+	p.out = make(chan []byte, len(backlog)+peerQueue)
+	for _, f := range backlog {
+		p.out <- f
+	}
 	var old *peer
 	if role == "MASTER" {
 		// §4.7: the newest master takes over; the old socket is closed.
@@ -199,15 +217,6 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		cs.viewers[clientID] = p
 		cs.seen[clientID] = true
 	}
-	key := clientID
-	var backlog [][]byte
-	now := e.now()
-	for _, m := range cs.queue[key] {
-		if now.Before(m.expires) {
-			backlog = append(backlog, m.frame)
-		}
-	}
-	delete(cs.queue, key)
 	r.peers[p] = struct{}{}
 	r.wg.Add(2) // writeLoop and readLoop
 	release()
@@ -216,9 +225,6 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		old.close(websocket.StatusGoingAway, "Going away")
 	}
 	e.log.Debug("connected", "role", role, "client", clientID, "channel", ch.Name, "queued", len(backlog))
-	for _, f := range backlog {
-		p.send(f)
-	}
 	go p.writeLoop(lim)
 	p.readLoop()
 	return nil

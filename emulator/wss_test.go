@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -486,3 +487,35 @@ func TestSendAlexaOfferToMaster(t *testing.T) {
 		t.Fatalf("got %d %s", status, body)
 	}
 }
+
+// A backlog larger than a connection's send queue is delivered whole and
+// in order (10 viewers × an offer and 6 candidates before the master).
+func TestRelayLargeBacklog(t *testing.T) {
+	f := newWSSFixture(t, emulator.Options{Limits: emulator.Limits{ConnectsPerSecond: -1, SDPPerSecond: -1, ICEPerSecond: -1}})
+	for i := range 10 {
+		v := f.connect(t, fmt.Sprintf("v%d", i))
+		write(t, v, `{"action":"SDP_OFFER","messagePayload":"b2ZmZXI="}`)
+		for j := range 6 {
+			write(t, v, fmt.Sprintf(`{"action":"ICE_CANDIDATE","messagePayload":"%s"}`, base64Of(fmt.Sprintf("c%d-%d", i, j))))
+		}
+		// The last frame of each viewer carries a correlation id and an
+		// oversize payload: its STATUS_RESPONSE proves the rest was queued.
+		write(t, v, `{"action":"ICE_CANDIDATE","correlationId":"b","messagePayload":"`+strings.Repeat("A", 10004)+`"}`)
+		if got := read(t, v); got.MessageType != "STATUS_RESPONSE" {
+			t.Fatalf("barrier: %+v", got)
+		}
+	}
+	m := f.connect(t, "")
+	for i := range 10 {
+		if got := read(t, m); got.MessageType != "SDP_OFFER" || *got.SenderClientID != fmt.Sprintf("v%d", i) {
+			t.Fatalf("frame %d: %+v", i*7, got)
+		}
+		for j := range 6 {
+			if got := read(t, m); got.MessagePayload != base64Of(fmt.Sprintf("c%d-%d", i, j)) {
+				t.Fatalf("candidate %d-%d out of order: %+v", i, j, got)
+			}
+		}
+	}
+}
+
+func base64Of(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
