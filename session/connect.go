@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -79,7 +81,7 @@ func connect(ctx context.Context, o *Options, role channel.Role, clientID string
 	dc := make(chan dialed, 1)
 	go func() {
 		t := time.Now()
-		c, err := signaling.Dial(ctx, sopts)
+		c, err := dialRetrying(ctx, sopts)
 		if err == nil {
 			tl.Mark(StepConnect, t)
 		}
@@ -108,4 +110,27 @@ func connect(ctx context.Context, o *Options, role channel.Role, clientID string
 	}
 	l.sig = d.c
 	return l, nil
+}
+
+// dialRetrying dials, and dials again with backoff while the service
+// refuses for throttling (ClientLimitExceededException: the channel takes
+// a few connections per second), as long as ctx allows and at most 8 times.
+func dialRetrying(ctx context.Context, opts signaling.Options) (*signaling.Client, error) {
+	wait := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		c, err := signaling.Dial(ctx, opts)
+		var he *signaling.HandshakeError
+		if err == nil || attempt == 7 || !errors.As(err, &he) || he.ErrorType != "ClientLimitExceededException" {
+			return c, err
+		}
+		opts.Logger.Debug("signaling throttled; trying again", "wait", wait)
+		t := time.NewTimer(wait + rand.N(wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }

@@ -185,7 +185,8 @@ func (m *Master) handle(ctx context.Context, l *link, msg signaling.Message) {
 			log.Warn("bad offer", "from", id, "err", err)
 			return
 		}
-		if err := m.offer(ctx, l, id, sd, msg.ReceivedAt); err != nil {
+		// msg.ReceivedAt is on the service's clock; timelines use the local one.
+		if err := m.offer(ctx, l, id, sd, time.Now()); err != nil {
 			log.Warn("answer viewer", "from", id, "err", err)
 		}
 	case wire.MessageTypeICECandidate:

@@ -28,7 +28,7 @@ func newAPI(o *Options) (*webrtc.API, error) {
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		return nil, err
 	}
-	se := webrtc.SettingEngine{}
+	se := webrtc.SettingEngine{LoggerFactory: pionLogs{o.Logger}}
 	if o.SettingEngine != nil {
 		o.SettingEngine(&se)
 	}

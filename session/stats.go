@@ -49,9 +49,15 @@ func (c *trackCounters) stats() TrackStats {
 	return s
 }
 
-// Stats returns a snapshot of the viewer's counters.
+// Stats returns a snapshot of the viewer's counters; after Run, those of
+// the moment it ended.
 func (v *Viewer) Stats() ViewerStats {
 	v.mu.Lock()
+	if v.final != nil {
+		s := *v.final
+		v.mu.Unlock()
+		return s
+	}
 	s := ViewerStats{Video: v.video.stats(), Audio: v.audio.stats(), Signaling: signalingStats(v.link)}
 	if v.link != nil && v.link.ice != nil {
 		s.ICERefreshes = v.link.ice.count()

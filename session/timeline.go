@@ -94,8 +94,8 @@ func (t *Timeline) OnStep(f func(Step)) {
 // kept as it was: a timeline reports each phase's first occurrence.
 func (t *Timeline) Add(name string, from, to time.Time) Step {
 	ms := func(x time.Time) float64 { return float64(x.Sub(t.start).Microseconds()) / 1000 }
-	s := Step{Name: name, Metric: metrics[name], StartMs: ms(from), EndMs: ms(to)}
-	s.Ms = s.EndMs - s.StartMs
+	s := Step{Name: name, Metric: metrics[name], StartMs: ms(from), EndMs: ms(to),
+		Ms: float64(to.Sub(from).Microseconds()) / 1000}
 	t.mu.Lock()
 	for _, x := range t.steps {
 		if x.Name == name {

@@ -42,6 +42,7 @@ type Viewer struct {
 	video    trackCounters
 	audio    trackCounters
 	first    time.Time
+	final    *ViewerStats // stats when Run ended
 }
 
 type trackCounters struct {
@@ -161,6 +162,10 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 	v.mu.Unlock()
 	defer func() {
 		cancel()
+		final := v.Stats() // pion's stats are gone once the connection closes
+		v.mu.Lock()
+		v.final = &final
+		v.mu.Unlock()
 		_ = p.pc.Close()
 		v.wg.Wait()
 		l.sig.Close()

@@ -1,0 +1,352 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/pion/webrtc/v4"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kvsrtc/kvsrtc/channel"
+	"github.com/kvsrtc/kvsrtc/media"
+	"github.com/kvsrtc/kvsrtc/session"
+)
+
+// sessionFlags are the WebRTC flags master, viewer and demo share.
+type sessionFlags struct {
+	Seconds        float64
+	ForceTURN      bool
+	RelayTransport string
+	NoTrickle      bool
+	Loopback       bool
+
+	relay session.RelayTransport
+}
+
+func (s *sessionFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.Float64Var(&s.Seconds, "seconds", 0, "stop after this many seconds of media, print the timeline and stats, exit 0 (0: run until interrupted)")
+	f.BoolVar(&s.ForceTURN, "force-turn", false, "use TURN relay candidates only")
+	f.StringVar(&s.RelayTransport, "relay-transport", "", "keep only the TURN URIs of this transport: udp, tcp or tls")
+	f.BoolVar(&s.NoTrickle, "no-trickle", false, "send complete SDP after ICE gathering instead of trickling candidates")
+}
+
+// parse checks the flags before any work.
+func (s *sessionFlags) parse() error {
+	r, err := session.ParseRelayTransport(s.RelayTransport)
+	if err != nil {
+		return &UsageError{Err: err}
+	}
+	s.relay = r
+	if s.Seconds < 0 {
+		return usageErrorf("--seconds must not be negative")
+	}
+	return nil
+}
+
+func (s *sessionFlags) duration() time.Duration {
+	return time.Duration(s.Seconds * float64(time.Second))
+}
+
+// apply sets the shared session options.
+func (s *sessionFlags) apply(o *session.Options) {
+	o.ForceTURN, o.RelayTransport, o.NoTrickle = s.ForceTURN, s.relay, s.NoTrickle
+	if s.Loopback {
+		o.SettingEngine = loopbackICE
+	}
+}
+
+// loopbackICE keeps ICE on 127.0.0.1 with mDNS off (the demo, where every
+// peer is in this process).
+func loopbackICE(se *webrtc.SettingEngine) {
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetICEMulticastDNSMode(0) // ice.MulticastDNSModeDisabled
+}
+
+// wssClient is an *http.Client with the aws.Config's TLS trust (its CA
+// bundle) for the WebSocket.
+func wssClient(cfg aws.Config) *http.Client {
+	switch c := cfg.HTTPClient.(type) {
+	case *http.Client:
+		return c
+	case interface{ GetTransport() *http.Transport }:
+		return &http.Client{Transport: c.GetTransport()}
+	}
+	return nil
+}
+
+// sessionOptions are the session options for a channel reached through env.
+func (e *awsEnv) sessionOptions(arn channel.ARN, tl *session.Timeline) session.Options {
+	return session.Options{ChannelARN: arn, Resolver: e.resolver, Credentials: e.cfg.Credentials,
+		HTTPClient: wssClient(e.cfg), Timeline: tl}
+}
+
+// credentialsStep times the first retrieval of the credentials.
+func credentialsStep(ctx context.Context, p aws.CredentialsProvider, tl *session.Timeline) error {
+	t := time.Now()
+	if _, err := p.Retrieve(ctx); err != nil {
+		return err
+	}
+	tl.Mark(session.StepCredentials, t)
+	return nil
+}
+
+// masterOptions are the flags of `kvsrtc master`.
+type masterOptions struct {
+	IO         *IOStreams
+	AWS        awsOptions
+	Channel    channelFlags
+	Session    sessionFlags
+	Video      string
+	VideoCodec string
+	Audio      string
+	Loop       bool
+	FPS        float64
+}
+
+func init() {
+	commands = append(commands, func(ios *IOStreams) *cobra.Command { return newMasterCmd(ios, nil) })
+}
+
+func newMasterCmd(ios *IOStreams, runF func(context.Context, *masterOptions) error) *cobra.Command {
+	opts := &masterOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "master",
+		Short: "Send video and audio to every viewer of a channel, as its WebRTC master",
+		Long: `Connect to a signaling channel as master and answer every viewer with its own
+peer connection. The media is read and packetized once and fanned out; a viewer
+that joins mid-stream starts at the latest keyframe.
+
+Video is H.264 Annex-B (.h264, .264, or "-" for stdin) or VP8 in IVF (.ivf);
+audio is Opus in Ogg (.ogg, .opus). Without --video and --audio the embedded
+5 s demo clip is sent, looped. Lines typed on stdin go to every viewer's data
+channel (unless stdin carries the video); viewers' messages are printed.`,
+		Example: `  kvsrtc master --channel-name cam
+  ffmpeg -re -f lavfi -i testsrc=size=640x480:rate=30 -c:v libx264 -profile:v baseline -g 30 -bf 0 -f h264 - | kvsrtc master --channel-name cam --video -
+  kvsrtc master --channel-arn arn:aws:kinesisvideo:us-west-2:123456789012:channel/cam/1700000000000 --video clip.ivf --audio clip.ogg --loop --seconds 30 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.Session.parse(); err != nil {
+				return err
+			}
+			if opts.videoCodec() == media.CodecUnknown && opts.Video != "" {
+				return usageErrorf("--video %s: give --video-codec h264 or vp8", opts.Video)
+			}
+			if opts.Loop && (opts.Video == "-" || opts.Audio == "-") {
+				return usageErrorf("--loop needs files, not stdin")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runMaster(cmd.Context(), opts)
+		},
+	}
+	addAWSFlags(cmd, &opts.AWS)
+	opts.Channel.add(cmd)
+	opts.Session.add(cmd)
+	f := cmd.Flags()
+	f.StringVar(&opts.Video, "video", "", `video file (H.264 Annex-B or VP8 IVF) or "-" for H.264 on stdin`)
+	f.StringVar(&opts.VideoCodec, "video-codec", "", "h264 or vp8 (default: from the file extension)")
+	f.StringVar(&opts.Audio, "audio", "", "Opus in Ogg file (one packet per page: ffmpeg -page_duration 20000)")
+	f.BoolVar(&opts.Loop, "loop", false, "start the files again at their end")
+	f.Float64Var(&opts.FPS, "fps", media.DefaultFPS, "frame rate of H.264 input (Annex-B has no timestamps)")
+	return cmd
+}
+
+func (o *masterOptions) videoCodec() media.Codec {
+	if o.VideoCodec != "" {
+		return media.ParseCodec(o.VideoCodec)
+	}
+	switch strings.ToLower(filepath.Ext(o.Video)) {
+	case ".h264", ".264":
+		return media.CodecH264
+	case ".ivf":
+		return media.CodecVP8
+	}
+	if o.Video == "-" {
+		return media.CodecH264
+	}
+	return media.CodecUnknown
+}
+
+// sources opens the media: files, stdin or the demo clip.
+func (o *masterOptions) sources() (video, audio *media.Source, closers []io.Closer, err error) {
+	open := func(path string, demo func() io.Reader) (io.Reader, error) {
+		switch path {
+		case "":
+			return demo(), nil
+		case "-":
+			return o.IO.In, nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, f)
+		return f, nil
+	}
+	demo := o.Video == "" && o.Audio == ""
+	loop := o.Loop || demo
+	if o.Video != "" || demo {
+		r, err := open(o.Video, func() io.Reader { return media.DemoH264() })
+		if err != nil {
+			return nil, nil, closers, err
+		}
+		c := o.videoCodec()
+		if demo {
+			c = media.CodecH264
+		}
+		if video, err = media.NewSource(r, media.SourceOptions{Codec: c, FPS: o.FPS, Loop: loop}); err != nil {
+			return nil, nil, closers, err
+		}
+	}
+	if o.Audio != "" || demo {
+		r, err := open(o.Audio, func() io.Reader { return media.DemoOpus() })
+		if err != nil {
+			return nil, nil, closers, err
+		}
+		if audio, err = media.NewSource(r, media.SourceOptions{Codec: media.CodecOpus, Loop: loop}); err != nil {
+			return nil, nil, closers, err
+		}
+	}
+	return video, audio, closers, nil
+}
+
+// masterJSON is the --json output of `kvsrtc master`; field names are stable.
+type masterJSON struct {
+	ChannelARN string                `json:"channelArn"`
+	Timeline   *session.Timeline     `json:"timeline"`
+	Viewers    []session.PeerReport  `json:"viewers"`
+	Stats      session.MasterStats   `json:"stats"`
+}
+
+func runMaster(ctx context.Context, opts *masterOptions) error {
+	tl := session.NewTimeline(time.Now())
+	env, arn, _, err := loadChannel(ctx, opts.IO, &opts.AWS, &opts.Channel, "master")
+	if err != nil {
+		return err
+	}
+	defer env.done()
+	if err := credentialsStep(ctx, env.cfg.Credentials, tl); err != nil {
+		return err
+	}
+	video, audio, closers, err := opts.sources()
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stopOnce sync.Once
+	stopped := false
+	var stopMu sync.Mutex
+	so := env.sessionOptions(arn, tl)
+	opts.Session.apply(&so)
+	ios := opts.IO
+	so.OnMessage = func(from string, m session.DataMessage) {
+		fmt.Fprintf(ios.Out, "%s: %s\n", from, m.Data)
+	}
+	m, err := session.NewMaster(session.MasterOptions{Options: so, Video: video, Audio: audio,
+		OnFrameSent: func(string, media.Codec, media.Frame) {
+			if opts.Session.Seconds <= 0 {
+				return
+			}
+			stopOnce.Do(func() {
+				time.AfterFunc(opts.Session.duration(), func() {
+					stopMu.Lock()
+					stopped = true
+					stopMu.Unlock()
+					cancel()
+				})
+			})
+		},
+		OnPeer: func(ev session.PeerEvent) {
+			if opts.AWS.JSON {
+				return
+			}
+			if ev.Joined {
+				fmt.Fprintf(ios.ErrOut, "viewer %s joined\n", ev.ClientID)
+				return
+			}
+			fmt.Fprintf(ios.ErrOut, "viewer %s left", ev.ClientID)
+			if ev.Err != nil {
+				fmt.Fprintf(ios.ErrOut, ": %v", ev.Err)
+			}
+			fmt.Fprintln(ios.ErrOut)
+			ev.Timeline.WriteTo(ios.ErrOut)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	for _, s := range []*media.Source{video, audio} {
+		if s == nil {
+			continue
+		}
+		g.Go(func() error {
+			if err := s.Run(gctx); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { return m.Run(gctx) })
+	if opts.Video != "-" && opts.Audio != "-" && ios.In != nil {
+		go func() { // lines on stdin to every viewer; ends with the process
+			sc := bufio.NewScanner(ios.In)
+			for sc.Scan() {
+				if n, err := m.SendText(sc.Text()); err != nil || n == 0 {
+					fmt.Fprintf(ios.ErrOut, "sent to %d viewers %v\n", n, errOrEmpty(err))
+				}
+			}
+		}()
+	}
+	err = g.Wait()
+	stopMu.Lock()
+	if stopped && errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	stopMu.Unlock()
+	out := masterJSON{ChannelARN: arn.String(), Timeline: m.Timeline(), Viewers: m.Peers(), Stats: m.Stats()}
+	if opts.AWS.JSON {
+		if werr := writeJSON(ios.Out, out); werr != nil && err == nil {
+			err = werr
+		}
+		return err
+	}
+	fmt.Fprintln(ios.Out, "master timeline:")
+	out.Timeline.WriteTo(ios.Out)
+	for _, v := range out.Viewers {
+		fmt.Fprintf(ios.Out, "viewer %s: %d video frames, %d audio frames, %d bytes\n", v.ClientID, v.Stats.VideoFrames, v.Stats.AudioFrames, v.Stats.Bytes)
+		v.Timeline.WriteTo(ios.Out)
+	}
+	fmt.Fprintf(ios.Out, "viewers %d, frames packetized once: video %d, audio %d\n", out.Stats.ViewersTotal, out.Stats.VideoPacketized, out.Stats.AudioPacketized)
+	return err
+}
+
+func errOrEmpty(err error) string {
+	if err == nil {
+		return ""
+	}
+	return "(" + err.Error() + ")"
+}

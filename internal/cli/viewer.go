@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kvsrtc/kvsrtc/channel"
+	"github.com/kvsrtc/kvsrtc/session"
+)
+
+// viewerOptions are the flags of `kvsrtc viewer`.
+type viewerOptions struct {
+	IO       *IOStreams
+	AWS      awsOptions
+	Channel  channelFlags
+	Session  sessionFlags
+	ClientID string
+	Record   string
+	Send     []string
+}
+
+func init() {
+	commands = append(commands, func(ios *IOStreams) *cobra.Command { return newViewerCmd(ios, nil) })
+}
+
+func newViewerCmd(ios *IOStreams, runF func(context.Context, *viewerOptions) error) *cobra.Command {
+	opts := &viewerOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "viewer",
+		Short: "Receive a channel's video and audio as a WebRTC viewer, record them, show live stats",
+		Long: `Connect to a signaling channel as a viewer, receive the master's audio and
+video, and record them with --record to a file any player opens (Matroska for
+H.264, WebM for VP8; name it .mkv or .webm). One line on stderr keeps the live
+stats: bitrate, frames per second, packets lost, jitter and round-trip time.
+
+Lines typed on stdin, and each --send, go to the master's data channel; its
+messages are printed. The connection timeline (credentials, endpoints, ICE
+servers, WSS, offer, answer, ICE, DTLS, first frames) is printed at the end.`,
+		Example: `  kvsrtc viewer --channel-name cam --record cam.mkv
+  kvsrtc viewer --channel-name cam --seconds 10 --json --force-turn --relay-transport tcp`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.Session.parse(); err != nil {
+				return err
+			}
+			if opts.ClientID == "" {
+				opts.ClientID = randomClientID()
+			}
+			if err := channel.ValidClientID(opts.ClientID); err != nil {
+				return &UsageError{Err: err}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runViewer(cmd.Context(), opts)
+		},
+	}
+	addAWSFlags(cmd, &opts.AWS)
+	opts.Channel.add(cmd)
+	opts.Session.add(cmd)
+	f := cmd.Flags()
+	f.StringVar(&opts.ClientID, "client-id", "", "the viewer's client id (default: random)")
+	f.StringVar(&opts.Record, "record", "", "record to this file (.mkv for H.264, .webm for VP8)")
+	f.StringArrayVar(&opts.Send, "send", nil, "send this message on the data channel once it opens (repeatable)")
+	return cmd
+}
+
+func randomClientID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "kvsrtc-viewer-" + hex.EncodeToString(b)
+}
+
+// viewerJSON is the --json output of `kvsrtc viewer` (and of each viewer of
+// `kvsrtc demo`); field names are stable.
+type viewerJSON struct {
+	ClientID  string              `json:"clientId"`
+	Timeline  *session.Timeline   `json:"timeline"`
+	Stats     session.ViewerStats `json:"stats"`
+	Recording string              `json:"recording,omitempty"`
+	Error     string              `json:"error,omitempty"`
+}
+
+func runViewer(ctx context.Context, opts *viewerOptions) error {
+	tl := session.NewTimeline(time.Now())
+	env, arn, _, err := loadChannel(ctx, opts.IO, &opts.AWS, &opts.Channel, "viewer")
+	if err != nil {
+		return err
+	}
+	defer env.done()
+	if err := credentialsStep(ctx, env.cfg.Credentials, tl); err != nil {
+		return err
+	}
+	so := env.sessionOptions(arn, tl)
+	opts.Session.apply(&so)
+	ios := opts.IO
+	so.OnMessage = func(_ string, m session.DataMessage) { fmt.Fprintf(ios.Out, "master: %s\n", m.Data) }
+	vo := session.ViewerOptions{Options: so, ClientID: opts.ClientID, Duration: opts.Session.duration()}
+	var rec *os.File
+	if opts.Record != "" {
+		if rec, err = os.Create(opts.Record); err != nil {
+			return err
+		}
+		defer rec.Close()
+		vo.Record = rec
+	}
+	v, err := session.NewViewer(vo)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	res := runViewerLive(ctx, v, ios, !opts.AWS.JSON, opts.Send, true)
+	out := viewerJSON{ClientID: opts.ClientID, Timeline: v.Timeline(), Stats: v.Stats(), Recording: opts.Record}
+	if res != nil {
+		out.Error = res.Error()
+	}
+	if rec != nil {
+		if err := rec.Close(); err != nil && res == nil {
+			res = err
+		}
+	}
+	if opts.AWS.JSON {
+		if err := writeJSON(ios.Out, out); err != nil && res == nil {
+			res = err
+		}
+		return res
+	}
+	printViewer(ios.Out, out)
+	return res
+}
+
+// runViewerLive runs v, keeping a live stats line on stderr when live is
+// set, sending the messages once the data channel opens and stdin lines
+// when stdin is set.
+func runViewerLive(ctx context.Context, v *session.Viewer, ios *IOStreams, live bool, send []string, stdin bool) error {
+	done := make(chan struct{})
+	defer close(done)
+	go func() { // owned by this function: ends with done
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		var prev session.ViewerStats
+		pending := send
+		for {
+			select {
+			case <-done:
+				if live {
+					fmt.Fprintln(ios.ErrOut)
+				}
+				return
+			case <-t.C:
+			}
+			for len(pending) > 0 && v.SendText(pending[0]) == nil {
+				pending = pending[1:]
+			}
+			s := v.Stats()
+			if live {
+				fmt.Fprintf(ios.ErrOut, "\r%s", statsLine(prev, s))
+			}
+			prev = s
+		}
+	}()
+	if stdin && ios.In != nil {
+		go func() { // ends at EOF; a process exit ends it otherwise
+			sc := bufio.NewScanner(ios.In)
+			for sc.Scan() {
+				if err := v.SendText(sc.Text()); err != nil {
+					fmt.Fprintf(ios.ErrOut, "send: %v\n", err)
+				}
+			}
+		}()
+	}
+	return v.Run(ctx)
+}
+
+// statsLine is the one live line: rates over the last interval.
+func statsLine(prev, s session.ViewerStats) string {
+	kbps := float64(s.Video.Bytes+s.Audio.Bytes-prev.Video.Bytes-prev.Audio.Bytes) * 8 / 1000
+	fps := s.Video.Frames - prev.Video.Frames
+	return fmt.Sprintf("video %s %3d fps  %6.0f kbit/s  lost %d  jitter %.1f ms  rtt %.1f ms   ",
+		s.Video.Codec, fps, kbps, s.Video.PacketsLost+s.Audio.PacketsLost, s.Video.JitterMs, s.RTTMs)
+}
+
+func printViewer(w io.Writer, v viewerJSON) {
+	fmt.Fprintf(w, "viewer %s timeline:\n", v.ClientID)
+	v.Timeline.WriteTo(w)
+	s := v.Stats
+	fmt.Fprintf(w, "video %s: %d frames (%d key), %.1f fps, %.0f kbit/s, lost %d, jitter %.1f ms\n",
+		s.Video.Codec, s.Video.Frames, s.Video.Keyframes, s.Video.FPS, s.Video.BitrateKbps, s.Video.PacketsLost, s.Video.JitterMs)
+	fmt.Fprintf(w, "audio %s: %d frames, %.0f kbit/s, lost %d, jitter %.1f ms\n",
+		s.Audio.Codec, s.Audio.Frames, s.Audio.BitrateKbps, s.Audio.PacketsLost, s.Audio.JitterMs)
+	fmt.Fprintf(w, "rtt %.2f ms\n", s.RTTMs)
+	if v.Recording != "" {
+		fmt.Fprintf(w, "recording: %s\n", v.Recording)
+	}
+	if v.Error != "" {
+		fmt.Fprintf(w, "error: %s\n", v.Error)
+	}
+}
+
+var _ = errors.New
