@@ -228,10 +228,10 @@ func (o *masterOptions) sources() (video, audio *media.Source, closers []io.Clos
 
 // masterJSON is the --json output of `kvsrtc master`; field names are stable.
 type masterJSON struct {
-	ChannelARN string                `json:"channelArn"`
-	Timeline   *session.Timeline     `json:"timeline"`
-	Viewers    []session.PeerReport  `json:"viewers"`
-	Stats      session.MasterStats   `json:"stats"`
+	ChannelARN string               `json:"channelArn"`
+	Timeline   *session.Timeline    `json:"timeline"`
+	Viewers    []session.PeerReport `json:"viewers"`
+	Stats      session.MasterStats  `json:"stats"`
 }
 
 func runMaster(ctx context.Context, opts *masterOptions) error {
