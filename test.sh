@@ -40,7 +40,7 @@ apt_install() {
 }
 
 section "Debian packages"
-apt_install ffmpeg
+apt_install ffmpeg chromium libnss3-tools
 
 section "go mod download"
 go mod download
