@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -293,9 +294,9 @@ type browserResult struct {
 // home, waits for the page's result (window.kvsrtcResult), saves a
 // screenshot as artifact shot and returns what the page reported. The
 // test fails if the page reports an error or nothing in time.
-func browse(t *testing.T, home, url, shot string, timeout time.Duration) browserResult {
+func browse(t *testing.T, home, url, shot string, timeout time.Duration, extra ...map[string]any) browserResult {
 	t.Helper()
-	res := tryBrowse(t, home, url, shot, timeout)
+	res := tryBrowse(t, home, url, shot, timeout, extra...)
 	if !res.OK {
 		t.Fatalf("browser: %s\npartial: %s\nconsole:\n  %s", res.Error, res.Partial, strings.Join(res.Console, "\n  "))
 	}
@@ -303,7 +304,8 @@ func browse(t *testing.T, home, url, shot string, timeout time.Duration) browser
 }
 
 // tryBrowse is browse that returns a failed run instead of failing.
-func tryBrowse(t *testing.T, home, url, shot string, timeout time.Duration) browserResult {
+// extra adds scenario fields of browser-run.mjs (such as capture).
+func tryBrowse(t *testing.T, home, url, shot string, timeout time.Duration, extra ...map[string]any) browserResult {
 	t.Helper()
 	sc := map[string]any{
 		"url":        url,
@@ -312,6 +314,9 @@ func tryBrowse(t *testing.T, home, url, shot string, timeout time.Duration) brow
 		"screenshot": artifact(t, shot),
 		"timeoutMs":  timeout.Milliseconds(),
 		"executable": chromiumPath,
+	}
+	for _, m := range extra {
+		maps.Copy(sc, m)
 	}
 	arg, err := json.Marshal(sc)
 	if err != nil {

@@ -12,6 +12,8 @@
 //   screenshot   PNG path written when the page is done (or failed)     optional
 //   timeoutMs    how long the page may take to report, default 30000
 //   executable   Chromium binary, default /usr/bin/chromium
+//   capture      file to write everything the page received: each HTTP
+//                response (URL, headers, body) and each WebSocket frame
 //
 // The page reports by setting window.kvsrtcResult to a JSON-able object;
 // window.kvsrtcError (a string) makes the run fail at once.
@@ -84,6 +86,21 @@ try {
   page.on("console", (m) => out.console.push(`${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => out.console.push(`pageerror: ${e.message}`));
   page.on("requestfailed", (r) => out.console.push(`requestfailed: ${r.url().split("?")[0]} ${r.failure()?.errorText ?? ""}`));
+  const captured = [];
+  if (sc.capture) {
+    page.on("response", async (r) => {
+      let body = "";
+      try {
+        body = await r.text();
+      } catch {}
+      captured.push(`HTTP ${r.status()} ${r.url()}\n${JSON.stringify(await r.allHeaders().catch(() => ({})))}\n${body}`);
+    });
+    page.on("websocket", (ws) => {
+      captured.push(`WEBSOCKET ${ws.url()}`);
+      ws.on("framereceived", (f) => captured.push(`WS< ${f.payload}`));
+      ws.on("framesent", (f) => captured.push(`WS> ${f.payload}`));
+    });
+  }
   await page.goto(sc.url, { waitUntil: "load", timeout: timeoutMs });
   try {
     const handle = await page.waitForFunction(
@@ -102,6 +119,11 @@ try {
     out.partial = await page.evaluate(() => window.kvsrtcProgress ?? null).catch(() => null);
   }
   if (sc.screenshot) await page.screenshot({ path: sc.screenshot, fullPage: true });
+  if (sc.capture) {
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(sc.capture, captured.join("\n\n"));
+    out.captured = captured.length;
+  }
 } catch (e) {
   out.ok = false;
   out.error = `browser: ${e.message.split("\n")[0]}`;
