@@ -255,7 +255,8 @@ func (s *syncBuffer) String() string {
 // /static/ (this package's pages), /lib/kvs-webrtc.min.js (the KVS JS
 // SDK's shipped bundle), /lib/aws-sdk.js (the AWS JS SDK v3 bundle) and
 // /config.json (cfg, what the page needs to know).
-func pageServer(t *testing.T, cfg any) *httptest.Server {
+// routes adds handlers, such as a page's /stop.
+func pageServer(t *testing.T, cfg any, routes ...map[string]http.HandlerFunc) *httptest.Server {
 	t.Helper()
 	sub, err := fs.Sub(staticFS, "static")
 	if err != nil {
@@ -273,6 +274,11 @@ func pageServer(t *testing.T, cfg any) *httptest.Server {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(cfg)
 	})
+	for _, r := range routes {
+		for pattern, h := range r {
+			mux.HandleFunc(pattern, h)
+		}
+	}
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s := httptest.NewServer(mux)
 	t.Cleanup(s.Close)
