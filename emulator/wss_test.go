@@ -458,6 +458,8 @@ func TestRelayShutdownAndDelete(t *testing.T) {
 
 	f := newWSSFixture(t, emulator.Options{})
 	v := f.connect(t, "v")
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	if _, err := newClient(f.e).DeleteSignalingChannel(context.Background(), &kinesisvideo.DeleteSignalingChannelInput{ChannelARN: &f.arn}); err != nil {
 		t.Fatal(err)
 	}
