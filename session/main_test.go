@@ -39,9 +39,16 @@ type env struct {
 	arn channel.ARN
 }
 
-func newEnv(t testing.TB, name string) *env {
+func newEnv(t testing.TB, name string) *env { return newEnvWith(t, name, emulator.Options{}) }
+
+// unlimited lifts the signaling quotas (connects per second per channel, SDP
+// and ICE messages per second per connection) for benchmarks that connect
+// viewers back to back.
+var unlimited = emulator.Options{Limits: emulator.Limits{ConnectsPerSecond: -1, SDPPerSecond: -1, ICEPerSecond: -1}}
+
+func newEnvWith(t testing.TB, name string, opts emulator.Options) *env {
 	t.Helper()
-	e := emulatortest.Start(t, emulator.Options{})
+	e := emulatortest.Start(t, opts)
 	cfg := emulatortest.Config(e)
 	out, err := kinesisvideo.NewFromConfig(cfg).CreateSignalingChannel(context.Background(),
 		&kinesisvideo.CreateSignalingChannelInput{ChannelName: aws.String(name)})

@@ -124,6 +124,9 @@ func (o *Options) check() error {
 	return nil
 }
 
+// DefaultAnswerTimeout is how long a Viewer waits for the master's answer.
+const DefaultAnswerTimeout = 15 * time.Second
+
 // MasterOptions configure a Master.
 type MasterOptions struct {
 	Options
@@ -162,6 +165,9 @@ type ViewerOptions struct {
 	// Duration ends Run once this much media was received on a track (by
 	// RTP timestamps from its first frame). Zero: no limit.
 	Duration time.Duration
+	// AnswerTimeout ends Run with ErrNoAnswer when the offer is not
+	// answered in time. Zero: DefaultAnswerTimeout.
+	AnswerTimeout time.Duration
 	// VideoFrames ends Run once this many video frames were received
 	// whole. Zero: no limit.
 	VideoFrames int

@@ -20,6 +20,11 @@ import (
 // ErrMasterLeft reports a master that closed the peer connection.
 var ErrMasterLeft = errors.New("the master closed the connection")
 
+// ErrNoAnswer reports an offer the master never answered: no master is
+// connected, or the service dropped the answer (a master over its 5 SDP
+// messages a second).
+var ErrNoAnswer = errors.New("no answer from the master")
+
 // Viewer connects to a channel's master, receives its audio and video,
 // optionally records them, and exchanges data-channel messages.
 type Viewer struct {
@@ -74,6 +79,9 @@ func NewViewer(opts ViewerOptions, optFns ...func(*ViewerOptions)) (*Viewer, err
 	}
 	if opts.Timeline == nil {
 		opts.Timeline = NewTimeline(time.Now())
+	}
+	if opts.AnswerTimeout <= 0 {
+		opts.AnswerTimeout = DefaultAnswerTimeout
 	}
 	return &Viewer{opts: opts, api: api, tl: opts.Timeline, runDone: make(chan struct{}), stop: make(chan struct{})}, nil
 }
@@ -200,10 +208,16 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 	}()
 
 	answered := false
+	noAnswer := time.NewTimer(v.opts.AnswerTimeout)
+	defer noAnswer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return v.result(ctx.Err())
+		case <-noAnswer.C:
+			if !answered {
+				return v.result(fmt.Errorf("%w: no answer within %v", ErrNoAnswer, v.opts.AnswerTimeout))
+			}
 		case <-v.stop:
 			return nil
 		case <-p.ended:
