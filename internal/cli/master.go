@@ -261,8 +261,12 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 	so := env.sessionOptions(arn, tl)
 	opts.Session.apply(&so)
 	ios := opts.IO
+	msgOut := ios.Out
+	if opts.AWS.JSON { // stdout holds the JSON alone
+		msgOut = ios.ErrOut
+	}
 	so.OnMessage = func(from string, m session.DataMessage) {
-		fmt.Fprintf(ios.Out, "%s: %s\n", from, m.Data)
+		fmt.Fprintf(msgOut, "%s: %s\n", from, m.Data)
 	}
 	m, err := session.NewMaster(session.MasterOptions{Options: so, Video: video, Audio: audio,
 		OnFrameSent: func(string, media.Codec, media.Frame) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -103,7 +102,11 @@ func runViewer(ctx context.Context, opts *viewerOptions) error {
 	so := env.sessionOptions(arn, tl)
 	opts.Session.apply(&so)
 	ios := opts.IO
-	so.OnMessage = func(_ string, m session.DataMessage) { fmt.Fprintf(ios.Out, "master: %s\n", m.Data) }
+	msgOut := ios.Out
+	if opts.AWS.JSON { // stdout holds the JSON alone
+		msgOut = ios.ErrOut
+	}
+	so.OnMessage = func(_ string, m session.DataMessage) { fmt.Fprintf(msgOut, "master: %s\n", m.Data) }
 	vo := session.ViewerOptions{Options: so, ClientID: opts.ClientID, Duration: opts.Session.duration()}
 	var rec *os.File
 	if opts.Record != "" {
@@ -205,5 +208,3 @@ func printViewer(w io.Writer, v viewerJSON) {
 		fmt.Fprintf(w, "error: %s\n", v.Error)
 	}
 }
-
-var _ = errors.New

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kvsrtc/kvsrtc/emulator"
@@ -42,6 +43,9 @@ func TestMasterViewerCommands(t *testing.T) {
 		t.Fatalf("master exit %d\n%s\n%s", m.code, m.out, m.errOut)
 	}
 	mj := decode[masterJSON](t, m.out)
+	if !strings.Contains(m.errOut, "cli-viewer: hi") { // --send, over the data channel
+		t.Errorf("master did not print the viewer's message:\n%s", m.errOut)
+	}
 	if len(mj.Viewers) != 1 || mj.Viewers[0].ClientID != "cli-viewer" || mj.Viewers[0].Stats.VideoFrames < 25 {
 		t.Errorf("master saw %+v", mj.Viewers)
 	}
