@@ -148,11 +148,13 @@ func runViewerLive(ctx context.Context, v *session.Viewer, ios *IOStreams, live 
 	done := make(chan struct{})
 	defer close(done)
 	go func() { // owned by this function: ends with done
-		t := time.NewTicker(time.Second)
+		// Messages go as soon as the data channel opens (checked every
+		// 20 ms); the stats line is redrawn every second.
+		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		var prev session.ViewerStats
 		pending := send
-		for {
+		for tick := 1; ; tick++ {
 			select {
 			case <-done:
 				if live {
@@ -163,6 +165,9 @@ func runViewerLive(ctx context.Context, v *session.Viewer, ios *IOStreams, live 
 			}
 			for len(pending) > 0 && v.SendText(pending[0]) == nil {
 				pending = pending[1:]
+			}
+			if tick%50 != 0 {
+				continue
 			}
 			s := v.Stats()
 			if live {
