@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,9 +91,33 @@ func wssClient(cfg aws.Config) *http.Client {
 }
 
 // sessionOptions are the session options for a channel reached through env.
+//
+// When the control plane is on this machine (an emulator on 127.0.0.1 or
+// localhost), every peer that reaches it is too: ICE then gathers loopback
+// candidates only. pion leaves loopback out by default, so in a
+// loopback-only network namespace it would otherwise connect through
+// STUN-derived candidates only, about 0.6 s later.
 func (e *awsEnv) sessionOptions(arn channel.ARN, tl *session.Timeline) session.Options {
-	return session.Options{ChannelARN: arn, Resolver: e.resolver, Credentials: e.cfg.Credentials,
+	o := session.Options{ChannelARN: arn, Resolver: e.resolver, Credentials: e.cfg.Credentials,
 		HTTPClient: wssClient(e.cfg), Timeline: tl}
+	if cp, err := e.resolver.ControlPlaneURL(arn.Region); err == nil && loopbackURL(cp) {
+		o.SettingEngine = loopbackICE
+	}
+	return o
+}
+
+// loopbackURL reports whether u's host is a loopback address or localhost.
+func loopbackURL(u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	h := pu.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // credentialsStep times the first retrieval of the credentials.
