@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"golang.org/x/time/rate"
+
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +35,8 @@ type Client struct {
 
 	messages chan Message
 	writeMu  chan struct{} // context-aware lock held by one sender at a time
+	sdpRate  *rate.Limiter // nil: no pacing
+	iceRate  *rate.Limiter
 
 	mu    sync.Mutex
 	conn  *websocket.Conn // nil while disconnected
@@ -67,6 +71,8 @@ func Dial(ctx context.Context, opts Options, optFns ...func(*Options)) (*Client,
 		messages: make(chan Message, o.MessageBuffer),
 		writeMu:  make(chan struct{}, 1),
 		up:       make(chan struct{}),
+		sdpRate:  limiter(o.SendRates.SDPPerSecond),
+		iceRate:  limiter(o.SendRates.ICEPerSecond),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.setState(StateConnecting, nil)

@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"golang.org/x/time/rate"
+
 	"context"
 	"errors"
 	"fmt"
@@ -76,6 +78,12 @@ type Options struct {
 	// write that takes longer breaks the connection, which is then reopened.
 	// Zero: 5 s.
 	WriteTimeout time.Duration
+	// SendRates pace outgoing messages to the service's per-connection
+	// quotas, which drop what exceeds them (§7: 5 SDP offers or answers and
+	// 20 ICE candidates per second). Zero fields take those values; a
+	// negative rate turns pacing off (e.g. against an emulator with the
+	// quotas lifted).
+	SendRates SendRates
 	// MessageBuffer is the capacity of the Messages channel. Zero: 64. When it
 	// is full the Client stops reading the socket until there is room.
 	MessageBuffer int
@@ -162,8 +170,29 @@ func (o Options) withDefaults() (Options, error) {
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = DefaultWriteTimeout
 	}
+	if o.SendRates.SDPPerSecond == 0 {
+		o.SendRates.SDPPerSecond = 5
+	}
+	if o.SendRates.ICEPerSecond == 0 {
+		o.SendRates.ICEPerSecond = 20
+	}
 	if o.MessageBuffer <= 0 {
 		o.MessageBuffer = DefaultMessageBuffer
 	}
 	return o, nil
+}
+
+// SendRates are outgoing messages per second per connection.
+type SendRates struct {
+	SDPPerSecond float64
+	ICEPerSecond float64
+}
+
+// limiter returns a token bucket for perSecond with a burst of one
+// second's worth, or nil for no pacing.
+func limiter(perSecond float64) *rate.Limiter {
+	if perSecond < 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond)))
 }

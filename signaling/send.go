@@ -92,6 +92,17 @@ func (c *Client) Send(ctx context.Context, m wire.ClientMessage) error {
 	if err != nil {
 		return fmt.Errorf("send %s: %w", m.Action, err)
 	}
+	// Stay within the service's quotas rather than have it drop the
+	// message (§7); the wait is bounded by ctx.
+	lim := c.sdpRate
+	if m.Action == wire.ActionICECandidate {
+		lim = c.iceRate
+	}
+	if lim != nil {
+		if err := lim.Wait(ctx); err != nil {
+			return fmt.Errorf("send %s: wait for the service's rate quota: %w", m.Action, err)
+		}
+	}
 	select {
 	case c.writeMu <- struct{}{}:
 	case <-ctx.Done():
