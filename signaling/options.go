@@ -188,11 +188,13 @@ type SendRates struct {
 	ICEPerSecond float64
 }
 
-// limiter returns a token bucket for perSecond with a burst of one
-// second's worth, or nil for no pacing.
+// limiter returns a token bucket a little inside perSecond, or nil for no
+// pacing. The service counts arrivals, not sends: network jitter can
+// bunch two paced messages, so the client keeps a 10% margin on the rate
+// and one message on the burst.
 func limiter(perSecond float64) *rate.Limiter {
 	if perSecond < 0 {
 		return nil
 	}
-	return rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond)))
+	return rate.NewLimiter(rate.Limit(perSecond*0.9), max(1, int(perSecond)-1))
 }
