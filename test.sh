@@ -54,6 +54,11 @@ else
 	echo "up to date"
 fi
 
+section "gofmt -l"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './jstest/*'))
+[[ -z $unformatted ]] || die "gofmt would change: $unformatted (run gofmt -w)"
+echo "formatted"
+
 section "go vet ./..."
 go vet ./...
 
