@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kvsrtc/kvsrtc/session"
 )
@@ -121,4 +124,59 @@ func ffprobeDuration(t *testing.T, path string) float64 {
 	}
 	d, _ := strconv.ParseFloat(r.Format.Duration, 64)
 	return d
+}
+
+// TestDemoLiveStats checks the first viewer's live stats line on stderr:
+// redrawn in place with '\r' on a terminal; on a pipe or file (kvsrtc demo
+// 2>&1 | cat) whole lines, one per 5 s, and not a single '\r'.
+func TestDemoLiveStats(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		tty     bool
+		seconds string
+	}{
+		{"terminal", true, "2"},
+		{"piped", false, "6"}, // one 5 s report
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cliEnv(t)
+			var out, errOut bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			start := time.Now()
+			code := Run(ctx, &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, ErrTTY: tc.tty},
+				[]string{"demo", "--seconds", tc.seconds, "--dir", t.TempDir()})
+			elapsed := time.Since(start)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+			}
+			if !strings.Contains(out.String(), "viewer viewer-1 timeline:") {
+				t.Errorf("no final summary on stdout:\n%s", out.String())
+			}
+			e := errOut.String()
+			var stats []string
+			for _, l := range strings.Split(e, "\n") {
+				if strings.Contains(l, "video h264") {
+					stats = append(stats, l)
+				}
+			}
+			if tc.tty {
+				if !strings.Contains(e, "\rvideo h264") || !strings.HasSuffix(e, "\n") {
+					t.Errorf("terminal: want the line redrawn with '\\r' and ended with a newline:\n%q", e)
+				}
+				return
+			}
+			if strings.Contains(e, "\r") {
+				t.Errorf("piped stderr has '\\r':\n%q", e)
+			}
+			if max := int(elapsed/liveEveryPiped) + 1; len(stats) == 0 || len(stats) > max {
+				t.Errorf("piped: %d stats lines in %v, want 1 to %d:\n%s", len(stats), elapsed, max, e)
+			}
+			for _, l := range stats {
+				if !strings.HasPrefix(l, "video h264 ") || !strings.Contains(l, " fps ") {
+					t.Errorf("piped stats line %q", l)
+				}
+			}
+		})
+	}
 }

@@ -19,13 +19,24 @@ type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer // results
 	ErrOut io.Writer // progress, timelines, errors
+	// ErrTTY reports that ErrOut is a terminal: live lines are redrawn in
+	// place with '\r'. Otherwise (a pipe, a file, a test's buffer) they are
+	// printed as whole lines, less often.
+	ErrTTY bool
+}
+
+// isTerminal reports whether f is a character device (a terminal), without
+// golang.org/x/term.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // Main runs kvsrtc with args and returns the process exit code.
 func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ios := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	ios := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, ErrTTY: isTerminal(os.Stderr)}
 	return Run(ctx, ios, args)
 }
 

@@ -39,7 +39,8 @@ func newViewerCmd(ios *IOStreams, runF func(context.Context, *viewerOptions) err
 		Long: `Connect to a signaling channel as a viewer, receive the master's audio and
 video, and record them with --record to a file any player opens (Matroska for
 H.264, WebM for VP8; name it .mkv or .webm). One line on stderr keeps the live
-stats: bitrate, frames per second, packets lost, jitter and round-trip time.
+stats: bitrate, frames per second, packets lost, jitter and round-trip time
+(when stderr is not a terminal, a new line every 5 s instead).
 
 Lines typed on stdin, and each --send, go to the master's data channel; its
 messages are printed. The connection timeline (credentials, endpoints, ICE
@@ -141,23 +142,37 @@ func runViewer(ctx context.Context, opts *viewerOptions) error {
 	return res
 }
 
+// Live stats intervals: on a terminal the line is redrawn in place every
+// second; elsewhere (kvsrtc demo 2>&1 | cat, a log file) a whole line is
+// printed every 5 s, so the output stays one line per report.
+const (
+	liveEveryTTY   = time.Second
+	liveEveryPiped = 5 * time.Second
+	liveTick       = 20 * time.Millisecond
+)
+
 // runViewerLive runs v, keeping a live stats line on stderr when live is
 // set, sending the messages once the data channel opens and stdin lines
 // when stdin is set.
 func runViewerLive(ctx context.Context, v *session.Viewer, ios *IOStreams, live bool, send []string, stdin bool) error {
 	done := make(chan struct{})
 	defer close(done)
+	every := liveEveryPiped
+	if ios.ErrTTY {
+		every = liveEveryTTY
+	}
 	go func() { // owned by this function: ends with done
 		// Messages go as soon as the data channel opens (checked every
-		// 20 ms); the stats line is redrawn every second.
-		t := time.NewTicker(20 * time.Millisecond)
+		// 20 ms); the stats line comes every `every`.
+		t := time.NewTicker(liveTick)
 		defer t.Stop()
 		var prev session.ViewerStats
 		pending := send
+		redrawn := false
 		for tick := 1; ; tick++ {
 			select {
 			case <-done:
-				if live {
+				if redrawn { // end the line redrawn with '\r'
 					fmt.Fprintln(ios.ErrOut)
 				}
 				return
@@ -166,12 +181,17 @@ func runViewerLive(ctx context.Context, v *session.Viewer, ios *IOStreams, live 
 			for len(pending) > 0 && v.SendText(pending[0]) == nil {
 				pending = pending[1:]
 			}
-			if tick%50 != 0 {
+			if tick%int(every/liveTick) != 0 {
 				continue
 			}
 			s := v.Stats()
-			if live {
-				fmt.Fprintf(ios.ErrOut, "\r%s", statsLine(prev, s))
+			switch {
+			case !live:
+			case ios.ErrTTY:
+				fmt.Fprintf(ios.ErrOut, "\r%s   ", statsLine(prev, s, every))
+				redrawn = true
+			default:
+				fmt.Fprintln(ios.ErrOut, statsLine(prev, s, every))
 			}
 			prev = s
 		}
@@ -189,11 +209,12 @@ func runViewerLive(ctx context.Context, v *session.Viewer, ios *IOStreams, live 
 	return v.Run(ctx)
 }
 
-// statsLine is the one live line: rates over the last interval.
-func statsLine(prev, s session.ViewerStats) string {
-	kbps := float64(s.Video.Bytes+s.Audio.Bytes-prev.Video.Bytes-prev.Audio.Bytes) * 8 / 1000
-	fps := s.Video.Frames - prev.Video.Frames
-	return fmt.Sprintf("video %s %3d fps  %6.0f kbit/s  lost %d  jitter %.1f ms  rtt %.1f ms   ",
+// statsLine is the live line: rates over the last interval d.
+func statsLine(prev, s session.ViewerStats, d time.Duration) string {
+	secs := d.Seconds()
+	kbps := float64(s.Video.Bytes+s.Audio.Bytes-prev.Video.Bytes-prev.Audio.Bytes) * 8 / 1000 / secs
+	fps := float64(s.Video.Frames-prev.Video.Frames) / secs
+	return fmt.Sprintf("video %s %3.0f fps  %6.0f kbit/s  lost %d  jitter %.1f ms  rtt %.1f ms",
 		s.Video.Codec, fps, kbps, s.Video.PacketsLost+s.Audio.PacketsLost, s.Video.JitterMs, s.RTTMs)
 }
 
