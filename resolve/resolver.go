@@ -166,6 +166,10 @@ func (r *Resolver) Client() *kinesisvideo.Client { return r.client }
 // [Resolver.ClockOffset]. Sign presigned URLs with it.
 func (r *Resolver) Clock() func() time.Time { return r.clock.Now }
 
+// Now is the local clock cache lifetimes are measured with (Options.Now):
+// compare an [ICEConfig]'s or [Endpoints]' Expires with it.
+func (r *Resolver) Now() time.Time { return r.opts.Now() }
+
 // ClockOffset is the service's clock minus the local clock, measured from
 // the Date header of the latest response (0 before any).
 func (r *Resolver) ClockOffset() time.Duration { return r.clock.Offset() }
