@@ -25,7 +25,9 @@
 // keeps candidates that precede a viewer's offer. ForceTURN uses relay
 // candidates only; RelayTransport keeps the TURN URIs of one transport. ICE
 // servers are fetched again when their Ttl ends and on RECONNECT_ICE_SERVER
-// (for connections made after that). Throttled WSS connects are retried.
+// (for connections made after that), and a master whose servers expired
+// (by the resolver's clock, resolve.Options.Now) fetches them before it
+// answers a viewer. Throttled WSS connects are retried.
 //
 // # Timeline and stats
 //

@@ -56,6 +56,8 @@ func keepURL(u string, rt RelayTransport) bool {
 
 // iceKeeper holds a channel's current ICE servers and fetches them again
 // when their Ttl ends or the service sends RECONNECT_ICE_SERVER (spec §5.3).
+// Expiry is read on the resolver's clock (resolve.Options.Now), which is
+// also the clock the servers' Expires was set with.
 type iceKeeper struct {
 	r        *resolve.Resolver
 	arn      channel.ARN
@@ -63,23 +65,45 @@ type iceKeeper struct {
 	ep       func(ctx context.Context) (resolve.Endpoints, error)
 	clientID string
 
+	fetchMu sync.Mutex // one fetch at a time
+
 	mu        sync.Mutex
 	cfg       resolve.ICEConfig
 	refreshes int
-	kick      chan struct{}
 }
 
 func newICEKeeper(r *resolve.Resolver, arn channel.ARN, role channel.Role, clientID string, cfg resolve.ICEConfig) *iceKeeper {
-	k := &iceKeeper{r: r, arn: arn, role: role, clientID: clientID, cfg: cfg, kick: make(chan struct{}, 1)}
+	k := &iceKeeper{r: r, arn: arn, role: role, clientID: clientID, cfg: cfg}
 	k.ep = func(ctx context.Context) (resolve.Endpoints, error) { return r.Endpoints(ctx, arn, role) }
 	return k
 }
 
-// current returns the ICE servers to build a peer connection with.
+// current returns the ICE servers as they are, expired or not.
 func (k *iceKeeper) current() resolve.ICEConfig {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.cfg
+}
+
+// freshTimeout bounds the fetch fresh makes before a peer connection.
+const freshTimeout = 5 * time.Second
+
+// fresh returns ICE servers to build a peer connection with: the current
+// ones while their Ttl lasts, else fetched again first (the background
+// refresh may not have run: a process that slept, or a clock that jumped).
+// If that fetch fails the old servers are returned; STUN and host
+// candidates may still do.
+func (k *iceKeeper) fresh(ctx context.Context, logf func(msg string, args ...any)) resolve.ICEConfig {
+	cfg := k.current()
+	if k.r.Now().Before(cfg.Expires) {
+		return cfg
+	}
+	ctx, cancel := context.WithTimeout(ctx, freshTimeout)
+	defer cancel()
+	if err := k.fetch(ctx, false); err != nil {
+		logf("fetch expired ICE servers again", "err", err)
+	}
+	return k.current()
 }
 
 // count is how many times the servers were fetched again.
@@ -89,16 +113,15 @@ func (k *iceKeeper) count() int {
 	return k.refreshes
 }
 
-// refreshNow asks run to fetch again without waiting for the Ttl.
-func (k *iceKeeper) refreshNow() {
-	select {
-	case k.kick <- struct{}{}:
-	default:
-	}
-}
-
-// fetch gets the servers again; forced drops the caches first.
+// fetch gets the servers again; forced drops the caches first. Unforced,
+// servers still valid (fetched meanwhile by another caller, or in a shared
+// cache) come from the cache and are not counted as a refresh.
 func (k *iceKeeper) fetch(ctx context.Context, forced bool) error {
+	k.fetchMu.Lock()
+	defer k.fetchMu.Unlock()
+	if !forced && k.r.Now().Before(k.current().Expires) {
+		return nil // another caller just did it
+	}
 	if forced {
 		if err := k.r.Invalidate(ctx, k.arn, k.role); err != nil {
 			return err
@@ -114,31 +137,30 @@ func (k *iceKeeper) fetch(ctx context.Context, forced bool) error {
 	}
 	k.mu.Lock()
 	k.cfg = cfg
-	k.refreshes++
+	if !cfg.FromCache {
+		k.refreshes++
+	}
 	k.mu.Unlock()
 	return nil
 }
 
-// run refreshes until ctx ends. Errors are retried after a short pause
-// (the old servers stay in use meanwhile).
+// run fetches the servers again when their Ttl ends, until ctx ends.
+// Errors are retried after a short pause (the old servers stay in use
+// meanwhile).
 func (k *iceKeeper) run(ctx context.Context, logf func(msg string, args ...any)) {
 	for {
-		wait := time.Until(k.current().Expires)
+		wait := k.current().Expires.Sub(k.r.Now())
 		if wait < time.Second {
 			wait = time.Second
 		}
 		t := time.NewTimer(wait)
-		forced := false
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-t.C:
-		case <-k.kick:
-			t.Stop()
-			forced = true
 		}
-		if err := k.fetch(ctx, forced); err != nil && ctx.Err() == nil {
+		if err := k.fetch(ctx, false); err != nil && ctx.Err() == nil {
 			logf("fetch ICE servers again", "err", err)
 		}
 	}

@@ -239,7 +239,7 @@ func (m *Master) offer(ctx context.Context, l *link, id string, sd wire.SessionD
 	tl.Add(StepOfferReceived, at, at)
 	log := m.opts.Logger.With("viewer", id)
 	trickle := !m.opts.NoTrickle
-	p, err := newPeer(m.api, rtcConfig(&m.opts.Options, l.ice.current()), tl, log, trickle)
+	p, err := newPeer(m.api, rtcConfig(&m.opts.Options, l.ice.fresh(ctx, log.Warn)), tl, log, trickle)
 	if err != nil {
 		return err
 	}

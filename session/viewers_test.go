@@ -38,8 +38,8 @@ func liveMaster(t *testing.T, v *env, optFns ...func(*session.MasterOptions)) *s
 }
 
 // viewFrames runs a viewer until it has received n video frames and
-// returns its first video frame and timeline.
-func viewFrames(t *testing.T, v *env, id string, n int) (media.Frame, *session.Timeline) {
+// returns its first video frame and timeline; optFns change its options.
+func viewFrames(t *testing.T, v *env, id string, n int, optFns ...func(*session.ViewerOptions)) (media.Frame, *session.Timeline) {
 	t.Helper()
 	var first media.Frame
 	var once sync.Once
@@ -48,7 +48,7 @@ func viewFrames(t *testing.T, v *env, id string, n int) (media.Frame, *session.T
 			if c.IsVideo() {
 				once.Do(func() { first = f })
 			}
-		}})
+		}}, optFns...)
 	if err != nil {
 		t.Fatal(err)
 	}
