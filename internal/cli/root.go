@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -42,6 +43,11 @@ func Main(args []string) int {
 
 // Run runs kvsrtc with args on ios and returns the exit code.
 func Run(ctx context.Context, ios *IOStreams, args []string) int {
+	// Commands write from several goroutines (live stats, data-channel
+	// messages, errors): one lock per stream keeps lines whole.
+	locked := *ios
+	locked.Out, locked.ErrOut = &syncWriter{w: ios.Out}, &syncWriter{w: ios.ErrOut}
+	ios = &locked
 	root := NewRootCmd(ios)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -99,3 +105,15 @@ var commands []func(*IOStreams) *cobra.Command
 
 // errSilent is returned by commands that already reported their failure.
 var errSilent = errors.New("silent")
+
+// syncWriter serializes writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

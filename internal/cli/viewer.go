@@ -155,13 +155,14 @@ const (
 // set, sending the messages once the data channel opens and stdin lines
 // when stdin is set.
 func runViewerLive(ctx context.Context, v *session.Viewer, ios *IOStreams, live bool, send []string, stdin bool) error {
-	done := make(chan struct{})
-	defer close(done)
+	done, stopped := make(chan struct{}), make(chan struct{})
+	defer func() { close(done); <-stopped }() // the line is ended before we return
 	every := liveEveryPiped
 	if ios.ErrTTY {
 		every = liveEveryTTY
 	}
 	go func() { // owned by this function: ends with done
+		defer close(stopped)
 		// Messages go as soon as the data channel opens (checked every
 		// 20 ms); the stats line comes every `every`.
 		t := time.NewTicker(liveTick)
