@@ -1,0 +1,38 @@
+// Package emulator is a local stand-in for the Amazon Kinesis Video Streams
+// signaling service: the control plane (kinesisvideo, 2017-09-30), the data
+// plane (GetIceServerConfig and SendAlexaOfferToMaster, 2019-12-04), the
+// WSS relay (ConnectAsMaster / ConnectAsViewer) and a STUN/TURN server, all
+// over TLS with SigV4 checked for real. Unmodified AWS SDKs work against it.
+//
+// Use [Start] to run one in-process; it returns once it serves, and stops
+// with its context or [Emulator.Close]. In a test, emulatortest.Start does
+// the same and stops it with the test; emulatortest.Config gives an
+// aws.Config that reaches it. `kvsrtc emulator` runs one as a process.
+//
+// [Emulator.URL] is the control-plane endpoint (AWS_ENDPOINT_URL_KINESIS_VIDEO),
+// [Emulator.CABundlePath] the PEM of its CA (AWS_CA_BUNDLE),
+// [Emulator.Credential] the key pair it accepts by default ([DevCredential]),
+// and [Emulator.Env] all of them as environment lines. GetSignalingChannelEndpoint
+// hands out resource endpoints on the same listener, told apart by path:
+// https://HOST/r-<id> (data plane), wss://HOST/m-<id> (master) and
+// wss://HOST/v-<id> (viewer).
+//
+// [Options] choose the region (cn-* regions are in the aws-cn partition),
+// the data dir that keeps channels, the CA and the TURN secret across
+// restarts, extra credentials with the actions each may perform, a shifted
+// clock for clock-skew tests ([Options.ClockOffset], [Options.Clock]), the
+// TURN credentials' lifetime and the signaling quotas ([Limits]).
+//
+// Tests can drive what the service does on its own: [Emulator.GoAway],
+// [Emulator.ReconnectICEServer], [Emulator.DropConnections]; and observe it:
+// [Emulator.Requests] counts calls per operation, [Emulator.Connections]
+// says who is connected to a channel.
+//
+// # Fidelity
+//
+// Shapes, status codes, error types and headers follow the service as the
+// project's protocol study describes it (spec §8 is the checklist). Where
+// the service's behaviour is unconfirmed the emulator picks one and the
+// README lists the choices. The emulator imports none of kvsrtc's client
+// packages, so it cannot agree with them by accident.
+package emulator
