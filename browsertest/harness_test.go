@@ -91,7 +91,8 @@ func doSetup() error {
 	}
 	shared.artifacts = os.Getenv("KVSRTC_ARTIFACTS")
 	if shared.artifacts == "" {
-		shared.artifacts = filepath.Join("artifacts", time.Now().UTC().Format("20060102T150405Z"))
+		// The pid keeps two runs started in the same second apart.
+		shared.artifacts = filepath.Join("artifacts", fmt.Sprintf("%s-%d", time.Now().UTC().Format("20060102T150405Z"), os.Getpid()))
 	}
 	if shared.artifacts, err = filepath.Abs(shared.artifacts); err != nil {
 		return err
