@@ -40,7 +40,7 @@ apt_install() {
 }
 
 section "Debian packages"
-apt_install ffmpeg chromium libnss3-tools
+apt_install ffmpeg chromium libnss3-tools iproute2 util-linux
 
 section "go mod download"
 go mod download
