@@ -82,8 +82,8 @@ func (c *packetCache) payloads(f media.Frame) [][]byte {
 	return p
 }
 
-// assembler rebuilds frames from RTP packets without a jitter buffer: a
-// frame ends at the marker bit (pion's packetizer sets it on the last packet
+// assembler rebuilds frames from RTP packets, in order (reorder puts them
+// in order first): a frame ends at the marker bit (pion's packetizer sets it on the last packet
 // of each frame), so it is handed on as soon as its last packet arrives. A
 // gap in sequence numbers drops the frame it hit and, for video, every frame
 // until the next keyframe, so what is handed on always decodes.

@@ -339,7 +339,7 @@ func (v *Viewer) read(track *webrtc.TrackRemote) {
 	if codec == media.CodecUnknown {
 		return
 	}
-	a := newAssembler(codec)
+	a, jb := newAssembler(codec), newReorder()
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
@@ -356,8 +356,10 @@ func (v *Viewer) read(track *webrtc.TrackRemote) {
 		}
 		c.lastPkt = now
 		v.mu.Unlock()
-		if f, ok := a.push(pkt); ok {
-			v.frame(codec, f)
+		for _, p := range jb.push(pkt, now) {
+			if f, ok := a.push(p); ok {
+				v.frame(codec, f)
+			}
 		}
 	}
 }
