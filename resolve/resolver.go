@@ -376,8 +376,20 @@ func nameKey(region, name string) string {
 // role (RoleUnknown: every role), in memory and in the shared cache. Call it
 // on the first failure to use them; the next call fetches them again.
 func (r *Resolver) Invalidate(ctx context.Context, arn channel.ARN, role channel.Role) error {
+	return r.invalidate(ctx, arn, role, kindEndpoints, kindICE)
+}
+
+// InvalidateICE forgets only the cached ICE servers of a channel and role
+// (all roles for RoleUnknown), keeping its endpoints: what
+// RECONNECT_ICE_SERVER calls for (the C SDK goes back to GET_ICE_CONFIG,
+// spec §4.5).
+func (r *Resolver) InvalidateICE(ctx context.Context, arn channel.ARN, role channel.Role) error {
+	return r.invalidate(ctx, arn, role, kindICE)
+}
+
+func (r *Resolver) invalidate(ctx context.Context, arn channel.ARN, role channel.Role, kinds ...string) error {
 	var prefixes []string
-	for _, kind := range []string{kindEndpoints, kindICE} {
+	for _, kind := range kinds {
 		p := kind + "|" + arn.Partition + "|" + arn.Region + "|" + arn.String() + "|"
 		if role != channel.RoleUnknown {
 			p += role.String() // MASTER and VIEWER are not prefixes of each other

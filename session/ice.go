@@ -123,7 +123,7 @@ func (k *iceKeeper) fetch(ctx context.Context, forced bool) error {
 		return nil // another caller just did it
 	}
 	if forced {
-		if err := k.r.Invalidate(ctx, k.arn, k.role); err != nil {
+		if err := k.r.InvalidateICE(ctx, k.arn, k.role); err != nil {
 			return err
 		}
 	}
