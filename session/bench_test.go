@@ -66,8 +66,9 @@ func liveMasterB(b *testing.B, v *env) *session.Master {
 	return runMaster(b, ctx, cancel, v, video, audio)
 }
 
-func runMaster(tb testing.TB, ctx context.Context, cancel context.CancelFunc, v *env, video, audio *media.Source) *session.Master {
-	m, err := session.NewMaster(session.MasterOptions{Options: v.options(), Video: video, Audio: audio})
+func runMaster(tb testing.TB, ctx context.Context, cancel context.CancelFunc, v *env, video, audio *media.Source, optFns ...func(*session.MasterOptions)) *session.Master {
+	tb.Helper()
+	m, err := session.NewMaster(session.MasterOptions{Options: v.options(), Video: video, Audio: audio}, optFns...)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -17,24 +17,7 @@ func liveMaster(t *testing.T, v *env, optFns ...func(*session.MasterOptions)) *s
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	video, audio := demoSource(t, media.CodecH264, true, false), demoSource(t, media.CodecOpus, true, false)
-	m, err := session.NewMaster(session.MasterOptions{Options: v.options(), Video: video, Audio: audio}, optFns...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	for _, run := range []func(context.Context) error{video.Run, audio.Run, m.Run} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = run(ctx)
-		}()
-	}
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-	})
-	waitFor(t, 10*time.Second, "master connected", func() bool { return m.Timeline().Has(session.StepConnect) })
-	return m
+	return runMaster(t, ctx, cancel, v, video, audio, optFns...)
 }
 
 // viewFrames runs a viewer until it has received n video frames and
