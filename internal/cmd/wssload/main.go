@@ -1,0 +1,443 @@
+// Command wssload measures what idle signaling connections cost the
+// emulator and how the relay's latency holds up with all of them open. It
+// runs `kvsrtc emulator` as a separate process (so the load generator's own
+// memory and goroutines are not counted), creates N/10 channels, opens N
+// TLS WebSocket connections (per channel one master and nine viewers, URLs
+// presigned by aws-sdk-go-v2), then drives viewer → master → viewer round
+// trips at a fixed rate and prints:
+//
+//   - RSS per connection above the emulator's baseline (VmRSS from /proc),
+//   - goroutines per connection, when the emulator serves metrics,
+//   - relay round-trip p50 / p90 / p99 at the given rate.
+//
+// Usage (from the module root):
+//
+//	go run ./internal/cmd/wssload -n 10000 -rate 5000 -duration 10s
+//
+// The emulator keeps the service's quotas (3 connects per second per
+// channel, 20 ICE messages per second per connection): the dialler spreads
+// connects over channels and retries refused ones, and the rate is spread
+// over all viewers. Both processes need about N open files; Linux lets Go
+// raise the soft limit to the hard one (ulimit -Hn).
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/kinesisvideo"
+	"github.com/aws/aws-sdk-go-v2/service/kinesisvideo/types"
+	"github.com/coder/websocket"
+	"golang.org/x/sync/errgroup"
+)
+
+const viewersPerChannel = 9
+
+func main() {
+	n := flag.Int("n", 1000, "connections to open (a multiple of 10: per channel 1 master + 9 viewers)")
+	rate := flag.Int("rate", 1000, "relay round trips per second while all connections are open")
+	dur := flag.Duration("duration", 10*time.Second, "how long to drive round trips")
+	bin := flag.String("bin", "", "kvsrtc binary (default: go build ./cmd/kvsrtc into a temp dir)")
+	settle := flag.Duration("settle", 3*time.Second, "wait this long after the last connect before reading RSS")
+	flag.Parse()
+	if *n < 10 || *n%10 != 0 {
+		fail(fmt.Errorf("-n %d: want a positive multiple of 10", *n))
+	}
+	if *rate < 1 || *dur <= 0 {
+		fail(errors.New("-rate must be ≥ 1 and -duration > 0"))
+	}
+	if err := run(*n, *rate, *dur, *settle, *bin); err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "wssload:", err)
+	os.Exit(1)
+}
+
+func run(n, rate int, dur, settle time.Duration, bin string) error {
+	raiseNoFile()
+	tmp, err := os.MkdirTemp("", "wssload-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if bin == "" {
+		bin = filepath.Join(tmp, "kvsrtc")
+		fmt.Fprintln(os.Stderr, "building kvsrtc…")
+		b := exec.Command("go", "build", "-o", bin, "./cmd/kvsrtc")
+		b.Stdout, b.Stderr = os.Stderr, os.Stderr
+		if err := b.Run(); err != nil {
+			return fmt.Errorf("go build ./cmd/kvsrtc (run from the module root): %w", err)
+		}
+	}
+	envPath := filepath.Join(tmp, "env")
+	emu := exec.Command(bin, "emulator", "--data", filepath.Join(tmp, "data"), "--env-file", envPath)
+	emu.Stdout, emu.Stderr = io.Discard, os.Stderr
+	if err := emu.Start(); err != nil {
+		return fmt.Errorf("start emulator: %w", err)
+	}
+	defer func() {
+		_ = emu.Process.Signal(syscall.SIGTERM)
+		_ = emu.Wait()
+	}()
+	env, err := waitEnv(envPath, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	pem, err := os.ReadFile(env["AWS_CA_BUNDLE"])
+	if err != nil {
+		return fmt.Errorf("read the emulator CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, MaxIdleConnsPerHost: 64}
+	hc := &http.Client{Transport: tr}
+	creds := aws.Credentials{AccessKeyID: env["AWS_ACCESS_KEY_ID"], SecretAccessKey: env["AWS_SECRET_ACCESS_KEY"], SessionToken: env["AWS_SESSION_TOKEN"]}
+	region := env["AWS_REGION"]
+	kv := kinesisvideo.New(kinesisvideo.Options{Region: region, BaseEndpoint: aws.String(env["AWS_ENDPOINT_URL_KINESIS_VIDEO"]),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return creds, nil }), HTTPClient: hc})
+
+	ctx := context.Background()
+	nch := n / (1 + viewersPerChannel)
+	fmt.Fprintf(os.Stderr, "creating %d channels…\n", nch)
+	urls := make([][]string, nch) // per channel: master, then viewers
+	var g errgroup.Group
+	g.SetLimit(32)
+	for i := range nch {
+		g.Go(func() error {
+			out, err := kv.CreateSignalingChannel(ctx, &kinesisvideo.CreateSignalingChannelInput{ChannelName: aws.String(fmt.Sprintf("load-%05d", i))})
+			if err != nil {
+				return err
+			}
+			arn := aws.ToString(out.ChannelARN)
+			for _, role := range []types.ChannelRole{types.ChannelRoleMaster, types.ChannelRoleViewer} {
+				ep, err := kv.GetSignalingChannelEndpoint(ctx, &kinesisvideo.GetSignalingChannelEndpointInput{ChannelARN: &arn,
+					SingleMasterChannelEndpointConfiguration: &types.SingleMasterChannelEndpointConfiguration{
+						Protocols: []types.ChannelProtocol{types.ChannelProtocolWss}, Role: role}})
+				if err != nil {
+					return err
+				}
+				wss := aws.ToString(ep.ResourceEndpointList[0].ResourceEndpoint)
+				if role == types.ChannelRoleMaster {
+					urls[i] = append(urls[i], presign(creds, region, wss, arn, ""))
+					continue
+				}
+				for v := range viewersPerChannel {
+					urls[i] = append(urls[i], presign(creds, region, wss, arn, fmt.Sprintf("v%d", v)))
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("create channels: %w", err)
+	}
+	tr.CloseIdleConnections()
+	time.Sleep(settle) // let the emulator's heap settle before the baseline (a measurement pause, not synchronisation)
+	base, err := rssKB(emu.Process.Pid)
+	if err != nil {
+		return err
+	}
+	gBase := goroutines(env)
+
+	fmt.Fprintf(os.Stderr, "opening %d connections…\n", n)
+	t0 := time.Now()
+	conns := make([][]*websocket.Conn, nch)
+	for i := range conns {
+		conns[i] = make([]*websocket.Conn, 1+viewersPerChannel)
+	}
+	var opened atomic.Int64
+	g = errgroup.Group{}
+	g.SetLimit(128)
+	// Connection k of every channel before connection k+1 of any: the
+	// per-channel connect quota then refuses few.
+	for k := range 1 + viewersPerChannel {
+		for i := range nch {
+			g.Go(func() error {
+				c, err := dialRetry(ctx, hc, urls[i][k])
+				if err != nil {
+					return fmt.Errorf("channel %d connection %d: %w", i, k, err)
+				}
+				conns[i][k] = c
+				if v := opened.Add(1); v%1000 == 0 {
+					fmt.Fprintf(os.Stderr, "  %d open (%.1f s)\n", v, time.Since(t0).Seconds())
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	defer func() {
+		for _, cs := range conns {
+			for _, c := range cs {
+				c.CloseNow()
+			}
+		}
+	}()
+	fmt.Fprintf(os.Stderr, "%d open in %.1f s\n", n, time.Since(t0).Seconds())
+	time.Sleep(settle)
+	open, err := rssKB(emu.Process.Pid)
+	if err != nil {
+		return err
+	}
+	gOpen := goroutines(env)
+
+	lat, sent, lost := drive(ctx, conns, rate, dur)
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
+	fmt.Printf("connections            %d (%d channels × 1 master + %d viewers)\n", n, nch, viewersPerChannel)
+	fmt.Printf("emulator RSS           baseline %.1f MB, open %.1f MB → %.1f KB per connection above baseline\n",
+		float64(base)/1024, float64(open)/1024, float64(open-base)/float64(n))
+	if gBase >= 0 && gOpen >= 0 {
+		fmt.Printf("emulator goroutines    %d → %d: %.2f per connection\n", gBase, gOpen, float64(gOpen-gBase)/float64(n))
+	} else {
+		fmt.Printf("emulator goroutines    (not exposed: run an emulator with --metrics-listen)\n")
+	}
+	fmt.Printf("relay round trips      %d sent at %d/s for %s, %d answered, %d lost\n", sent, rate, dur, len(lat), lost)
+	fmt.Printf("relay latency ms       p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", pct(0.50), pct(0.90), pct(0.99), pct(1))
+	return nil
+}
+
+// drive sends ICE_CANDIDATE frames from random viewers at rate per second;
+// each master echoes them back to their sender. It returns the round-trip
+// times, how many were sent and how many never came back within 5 s.
+func drive(ctx context.Context, conns [][]*websocket.Conn, rate int, dur time.Duration) ([]time.Duration, int, int) {
+	type key struct{ ch, v int }
+	var mu sync.Mutex
+	pending := map[string]time.Time{}
+	var lat []time.Duration
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, cs := range conns {
+		master := cs[0]
+		wg.Add(1)
+		go func() { // the master echoes every candidate to its sender
+			defer wg.Done()
+			for {
+				_, data, err := master.Read(ctx)
+				if err != nil {
+					return
+				}
+				var f frame
+				if json.Unmarshal(data, &f) != nil || f.MessageType != "ICE_CANDIDATE" {
+					continue
+				}
+				out := `{"action":"ICE_CANDIDATE","messagePayload":"` + f.MessagePayload + `","recipientClientId":"` + f.SenderClientID + `"}`
+				if master.Write(ctx, websocket.MessageText, []byte(out)) != nil {
+					return
+				}
+			}
+		}()
+		for v := 1; v < len(cs); v++ {
+			c := cs[v]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					_, data, err := c.Read(ctx)
+					if err != nil {
+						return
+					}
+					at := time.Now()
+					var f frame
+					if json.Unmarshal(data, &f) != nil || f.MessageType != "ICE_CANDIDATE" {
+						continue
+					}
+					mu.Lock()
+					if t, ok := pending[f.MessagePayload]; ok {
+						delete(pending, f.MessagePayload)
+						lat = append(lat, at.Sub(t))
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		_ = i
+	}
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	sent := 0
+	var sendWG sync.WaitGroup
+	sem := make(chan struct{}, 256)
+	for time.Since(start) < dur {
+		due := start.Add(time.Duration(sent) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d) // pacing the offered load
+		}
+		k := key{rand.IntN(len(conns)), 1 + rand.IntN(viewersPerChannel)}
+		sent++
+		p := base64.StdEncoding.EncodeToString([]byte(`{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 ` +
+			strconv.Itoa(sent) + ` typ host","sdpMid":"0","sdpMLineIndex":0}`))
+		mu.Lock()
+		pending[p] = time.Now()
+		mu.Unlock()
+		sem <- struct{}{}
+		sendWG.Add(1)
+		go func() {
+			defer sendWG.Done()
+			defer func() { <-sem }()
+			_ = conns[k.ch][k.v].Write(ctx, websocket.MessageText, []byte(`{"action":"ICE_CANDIDATE","messagePayload":"`+p+`"}`))
+		}()
+	}
+	sendWG.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		left := len(pending)
+		mu.Unlock()
+		if left == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // bounded wait for the last echoes
+	}
+	cancel()
+	for _, cs := range conns {
+		for _, c := range cs {
+			c.CloseNow()
+		}
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	return lat, sent, len(pending)
+}
+
+type frame struct {
+	MessageType    string `json:"messageType"`
+	MessagePayload string `json:"messagePayload"`
+	SenderClientID string `json:"senderClientId"`
+}
+
+// dialRetry opens a WebSocket, retrying the service's connect-rate refusal
+// (400 ClientLimitExceededException) for up to a minute.
+func dialRetry(ctx context.Context, hc *http.Client, u string) (*websocket.Conn, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: hc})
+		if err == nil {
+			return c, nil
+		}
+		if resp == nil || resp.StatusCode != http.StatusBadRequest || time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(time.Duration(300+rand.IntN(400)) * time.Millisecond) // back off from the connect quota
+	}
+}
+
+func presign(c aws.Credentials, region, endpoint, arn, clientID string) string {
+	q := url.Values{"X-Amz-ChannelARN": {arn}, "X-Amz-Expires": {"299"}}
+	if clientID != "" {
+		q.Set("X-Amz-ClientId", clientID)
+	}
+	req, _ := http.NewRequest(http.MethodGet, endpoint+"?"+q.Encode(), nil)
+	const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	u, _, err := v4.NewSigner().PresignHTTP(context.Background(), c, req, emptySHA256, "kinesisvideo", region, time.Now())
+	if err != nil {
+		fail(err)
+	}
+	return u
+}
+
+// waitEnv waits for the emulator's env file and parses its KEY=VALUE lines.
+func waitEnv(path string, limit time.Duration) (map[string]string, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		data, err := os.ReadFile(path)
+		if err == nil && len(data) > 0 {
+			env := map[string]string{}
+			sc := bufio.NewScanner(strings.NewReader(string(data)))
+			for sc.Scan() {
+				if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+					env[k] = v
+				}
+			}
+			return env, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("emulator wrote no env file within %s", limit)
+		}
+		time.Sleep(20 * time.Millisecond) // bounded polling for the child's start-up
+	}
+}
+
+// rssKB reads a process's resident set size.
+func rssKB(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc status")
+}
+
+// goroutines reads go_goroutines from the emulator's metrics endpoint when
+// KVSRTC_METRICS_URL names one; -1 when there is none.
+func goroutines(env map[string]string) int {
+	u := os.Getenv("WSSLOAD_METRICS_URL")
+	if u == "" {
+		u = env["KVSRTC_METRICS_URL"]
+	}
+	if u == "" {
+		return -1
+	}
+	resp, err := http.Get(u)
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err == nil {
+				return int(v)
+			}
+		}
+	}
+	return -1
+}
+
+func raiseNoFile() {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+}
