@@ -165,6 +165,18 @@ func (b *Broadcaster) Subscribe() (<-chan Frame, func()) {
 	return s.ch, cancel
 }
 
+// Keyframe returns the keyframe that starts the cached GOP, if there is one
+// (a master reads an H.264 source's SPS from it). Its Data is shared: read
+// only.
+func (b *Broadcaster) Keyframe() (Frame, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.gopOK || len(b.gop) == 0 {
+		return Frame{}, false
+	}
+	return b.gop[0], true
+}
+
 // Stats returns counters; Subscribers and GOPFrames are current values.
 func (b *Broadcaster) Stats() BroadcastStats {
 	b.mu.Lock()

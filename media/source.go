@@ -104,6 +104,10 @@ func (s *Source) Codec() Codec { return s.opts.Codec }
 // The channel is closed when Run returns.
 func (s *Source) Subscribe() (<-chan Frame, func()) { return s.b.Subscribe() }
 
+// Keyframe returns the keyframe the source's GOP cache starts with, if any;
+// see Broadcaster.Keyframe.
+func (s *Source) Keyframe() (Frame, bool) { return s.b.Keyframe() }
+
 // Stats returns the fan-out counters.
 func (s *Source) Stats() BroadcastStats { return s.b.Stats() }
 

@@ -264,3 +264,29 @@ func VP8Dimensions(frame []byte) (width, height int, err error) {
 	height = int(frame[8]) | int(frame[9]&0x3f)<<8
 	return width, height, nil
 }
+
+// ProfileLevelID returns the RFC 6184 profile-level-id (six hex digits:
+// profile_idc, constraint flags, level_idc) of an H.264 SPS NAL unit
+// (header byte included), with the constraint byte normalised as libwebrtc
+// classifies profiles (api/video_codecs/h264_profile_level_id.cc): a
+// baseline SPS with constraint_set1 is constrained baseline, "42e0"; other
+// baseline "4200"; main "4d00"; high "6400"; other profiles keep their byte.
+// SDP answerers match the profile and constraint bytes exactly (pion
+// internal/fmtp/h264.go), so an encoder's 42c0xx must be offered as 42e0xx.
+func ProfileLevelID(sps []byte) (string, error) {
+	if len(sps) < 4 || sps[0]&0x1f != nalSPS {
+		return "", fmt.Errorf("%w: h264 sps: not an sps", ErrInvalidStream)
+	}
+	profile, flags, level := sps[1], sps[2], sps[3]
+	switch profile {
+	case 66:
+		if flags&0x40 != 0 { // constraint_set1: also decodable as main
+			flags = 0xe0
+		} else {
+			flags = 0
+		}
+	case 77, 100:
+		flags = 0
+	}
+	return fmt.Sprintf("%02x%02x%02x", profile, flags, level), nil
+}

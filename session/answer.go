@@ -45,7 +45,7 @@ func (m *Master) offer(ctx context.Context, l *link, id string, sd wire.SessionD
 		if src == nil {
 			return nil
 		}
-		track, err := webrtc.NewTrackLocalStaticRTP(capability(src.Codec()), kind, "kvsrtc")
+		track, err := webrtc.NewTrackLocalStaticRTP(m.capability(src), kind, "kvsrtc")
 		if err != nil {
 			return err
 		}
@@ -89,6 +89,13 @@ func (m *Master) offer(ctx context.Context, l *link, id string, sd wire.SessionD
 	if err := addTrack(m.opts.Audio, m.audio, "audio"); err != nil {
 		return fail(err)
 	}
+	senders, err := m.addUserTracks(p.pc, id)
+	if err != nil {
+		return fail(err)
+	}
+	for _, s := range senders {
+		tracks = append(tracks, func() { m.readRTCP(s) })
+	}
 	p.pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		mp.dcMu.Lock()
 		mp.dc = dc
@@ -99,6 +106,9 @@ func (m *Master) offer(ctx context.Context, l *link, id string, sd wire.SessionD
 			}
 		})
 	})
+	if m.opts.OnPeerConnection != nil {
+		m.opts.OnPeerConnection(id, p.pc)
+	}
 	for _, c := range early {
 		_ = p.addCandidate(c)
 	}

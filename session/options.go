@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/kvsrtc/kvsrtc/channel"
@@ -81,9 +82,26 @@ type Options struct {
 	HTTPClient *http.Client
 	// Signaling changes the signaling options before Dial.
 	Signaling func(*signaling.Options)
-	// SettingEngine changes pion's SettingEngine before the API is built;
-	// tests use it to keep ICE on loopback.
+	// ConfigureAPI edits the MediaEngine and interceptor registry before
+	// the pion API is built (webrtc.NewAPI's WithMediaEngine and
+	// WithInterceptorRegistry). They arrive with pion's default codecs and
+	// interceptors (NACK, RTCP reports, stats) registered: add codecs,
+	// header extensions or interceptors (TWCC, bandwidth estimation, your
+	// own RTCP), or start over with *m = webrtc.MediaEngine{} and
+	// *ir = interceptor.Registry{}. An error fails NewMaster or NewViewer.
+	ConfigureAPI func(m *webrtc.MediaEngine, ir *interceptor.Registry) error
+	// SettingEngine changes pion's SettingEngine before the API is built
+	// (webrtc.WithSettingEngine); tests use it to keep ICE on loopback.
 	SettingEngine func(*webrtc.SettingEngine)
+	// OnPeerConnection, if set, is called with each PeerConnection once the
+	// session has added its tracks and data-channel handling, before any
+	// description is applied: add transceivers, tracks or data channels,
+	// read stats. clientID is the viewer's client id on a master, the
+	// Viewer's own ClientID on a viewer. The session owns the handlers it
+	// set (OnICECandidate, OnICEConnectionStateChange,
+	// OnConnectionStateChange, OnTrack, OnDataChannel on a master): use the
+	// session's events instead of replacing them.
+	OnPeerConnection func(clientID string, pc *webrtc.PeerConnection)
 	// ForceTURN uses relay candidates only (ICETransportPolicyRelay).
 	ForceTURN bool
 	// RelayTransport keeps only the TURN URIs of one transport.
@@ -133,6 +151,21 @@ type MasterOptions struct {
 	// Video and Audio are the media sent to every viewer; either may be
 	// nil. The caller runs them (Source.Run), before or after Run.
 	Video, Audio *media.Source
+	// Tracks are pion tracks added to every viewer's PeerConnection, next
+	// to Video and Audio: one TrackLocalStaticSample or TrackLocalStaticRTP
+	// is shared by all viewers (pion binds it to each and writes to all).
+	// The caller writes to them; frames written before a viewer's
+	// connection is up are not sent to it.
+	Tracks []webrtc.TrackLocal
+	// NewTracks, if set, makes tracks for one viewer (per-viewer pacing,
+	// encoding or simulcast); they are added after Tracks. An error
+	// refuses the viewer.
+	NewTracks func(clientID string) ([]webrtc.TrackLocal, error)
+	// H264ProfileLevelID is the profile-level-id offered for an H.264
+	// Video (six hex digits, e.g. "42e01f"). Empty: read from the SPS the
+	// source's GOP cache starts with (media.ProfileLevelID), or "42e01f"
+	// before the source has one.
+	H264ProfileLevelID string
 	// OnFrameSent, if set, is called with every frame written to a
 	// viewer's track, on that viewer's sending goroutine.
 	OnFrameSent func(viewer string, codec media.Codec, f media.Frame)

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -18,7 +19,7 @@ import (
 const maxPendingCandidates = 256
 
 // newAPI builds the pion API: default codecs and interceptors (NACK, RTCP
-// reports, stats), and the caller's SettingEngine changes.
+// reports, stats), then the caller's ConfigureAPI and SettingEngine changes.
 func newAPI(o *Options) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -27,6 +28,11 @@ func newAPI(o *Options) (*webrtc.API, error) {
 	ir := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		return nil, err
+	}
+	if o.ConfigureAPI != nil {
+		if err := o.ConfigureAPI(m, ir); err != nil {
+			return nil, fmt.Errorf("session: configure api: %w", err)
+		}
 	}
 	se := webrtc.SettingEngine{LoggerFactory: pionLogs{o.Logger}}
 	if o.SettingEngine != nil {

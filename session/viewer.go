@@ -150,6 +150,9 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 				v.read(track)
 			}()
 		})
+		if v.opts.OnPeerConnection != nil {
+			v.opts.OnPeerConnection(v.opts.ClientID, p.pc)
+		}
 		offerStart = time.Now()
 		sd, err := p.pc.CreateOffer(nil)
 		if err != nil {
