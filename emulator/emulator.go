@@ -40,6 +40,8 @@ type Emulator struct {
 	url    string
 	host   string // host:port clients use in URLs
 
+	ingest // streams and storage sessions (ingest.go)
+
 	creds    map[string]Credential
 	verifier *sigv4.Verifier
 
@@ -80,6 +82,9 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		return nil, err
 	}
 	if e.store, err = openStore(o.DataDir); err != nil {
+		return nil, err
+	}
+	if e.streams, err = openStreams(e.store.db); err != nil {
 		return nil, err
 	}
 	secret, err := loadOrCreateSecret(filepath.Join(dir, "turn-secret"))

@@ -1,5 +1,7 @@
 package emulator
 
+import "fmt"
+
 type smConfig struct {
 	MessageTtlSeconds *int `json:"MessageTtlSeconds"`
 }
@@ -58,8 +60,25 @@ func (c *call) updateMediaStorageConfiguration() (any, *apiError) {
 		return nil, err
 	}
 	m := in.MediaStorageConfiguration
-	if *m.Status == "ENABLED" && m.StreamARN == nil {
-		return nil, errInvalidArgument("A StreamARN is required to enable media storage.")
+	if *m.Status == "ENABLED" {
+		if m.StreamARN == nil {
+			return nil, errInvalidArgument("A StreamARN is required to enable media storage.")
+		}
+		// The model's rules for ENABLED (DOC-API UpdateMediaStorageConfiguration):
+		// the stream must exist and retain data (NoDataRetentionException).
+		s, aerr := c.lookupStream(*m.StreamARN)
+		if aerr != nil {
+			return nil, aerr
+		}
+		if s.RetentionHours == 0 {
+			return nil, &apiError{Status: 400, Code: "NoDataRetentionException",
+				Message: fmt.Sprintf("The stream %s has no data retention (DataRetentionInHours is 0); WebRTC ingestion needs a stream that retains data.", s.Name)}
+		}
+		// UNCONFIRMED: one channel per stream; another channel storing into
+		// it makes the stream in use.
+		if other, ok := c.e.store.channelStoringInto(s.ARN); ok && c.e.store.nameOf(*in.ChannelARN) != other {
+			return nil, errInUse("The stream %s is already the media storage of signaling channel %s.", s.Name, other)
+		}
 	}
 	aerr := c.updateChannel(*in.ChannelARN, func(ch *channelRecord) *apiError {
 		ch.StorageStatus = *m.Status
@@ -73,4 +92,14 @@ func (c *call) updateMediaStorageConfiguration() (any, *apiError) {
 		return nil, aerr
 	}
 	return struct{}{}, nil
+}
+
+// nameOf returns the name of the channel with arn, or "".
+func (s *store) nameOf(arn string) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if c, ok := s.byARN[arn]; ok {
+		return c.Name
+	}
+	return ""
 }
