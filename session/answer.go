@@ -96,15 +96,12 @@ func (m *Master) offer(ctx context.Context, l *link, id string, sd wire.SessionD
 	for _, s := range senders {
 		tracks = append(tracks, func() { m.readRTCP(s) })
 	}
+	p.watch(id, m.opts.Events, nil)
 	p.pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		mp.dcMu.Lock()
 		mp.dc = dc
 		mp.dcMu.Unlock()
-		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
-			if m.opts.OnMessage != nil {
-				m.opts.OnMessage(id, DataMessage{Data: msg.Data, IsString: msg.IsString})
-			}
-		})
+		handleDataChannel(&m.opts.Options, id, id, dc)
 	})
 	if m.opts.OnPeerConnection != nil {
 		m.opts.OnPeerConnection(id, p.pc)

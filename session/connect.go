@@ -73,6 +73,7 @@ func connect(ctx context.Context, o *Options, role channel.Role, clientID string
 	if o.Signaling != nil {
 		o.Signaling(&sopts)
 	}
+	watchSignaling(o, &sopts)
 
 	type dialed struct {
 		c   *signaling.Client

@@ -42,6 +42,7 @@ type Master struct {
 	runDone chan struct{}
 	wg      sync.WaitGroup
 	total   int
+	ready   *signal
 }
 
 // masterPeer is one viewer of a Master.
@@ -77,7 +78,7 @@ func NewMaster(opts MasterOptions, optFns ...func(*MasterOptions)) (*Master, err
 		opts.Timeline = NewTimeline(time.Now())
 	}
 	m := &Master{opts: opts, api: api, tl: opts.Timeline, peers: map[string]*masterPeer{},
-		early: map[string][]wire.ICECandidateInit{}, runDone: make(chan struct{})}
+		early: map[string][]wire.ICECandidateInit{}, runDone: make(chan struct{}), ready: newSignal()}
 	if opts.Video != nil {
 		m.video = newPacketCache(opts.Video.Codec(), 1024)
 	}
@@ -119,6 +120,7 @@ func (m *Master) Run(ctx context.Context) error {
 	m.mu.Lock()
 	m.link = l
 	m.mu.Unlock()
+	m.ready.fire()
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -193,37 +195,6 @@ func (m *Master) handle(ctx context.Context, l *link, msg signaling.Message) {
 	case wire.MessageTypeStatusResponse:
 		log.Warn("signaling refused a message", "status", fmt.Sprint(msg.StatusResponse))
 	}
-}
-
-// SendText sends s to every viewer whose data channel is open and returns
-// how many it reached.
-func (m *Master) SendText(s string) (int, error) {
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		return 0, ErrClosed
-	}
-	peers := make([]*masterPeer, 0, len(m.peers))
-	for _, p := range m.peers {
-		peers = append(peers, p)
-	}
-	m.mu.Unlock()
-	n := 0
-	var errs []error
-	for _, p := range peers {
-		p.dcMu.Lock()
-		dc := p.dc
-		p.dcMu.Unlock()
-		if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
-			continue
-		}
-		if err := dc.SendText(s); err != nil {
-			errs = append(errs, fmt.Errorf("viewer %s: %w", p.id, err))
-			continue
-		}
-		n++
-	}
-	return n, errors.Join(errs...)
 }
 
 // closePeers ends every viewer's connection.

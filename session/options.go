@@ -114,16 +114,13 @@ type Options struct {
 	// one started earlier to include credential loading and the like.
 	Timeline *Timeline
 	// OnMessage receives data-channel messages; from is the viewer's
-	// client id on a master, "" on a viewer. It runs on pion's goroutine.
+	// client id on a master, "" on a viewer. It runs on pion's goroutine;
+	// msg.Reply and msg.ReplyText answer the sender.
 	OnMessage func(from string, msg DataMessage)
+	// Events are the state and data-channel callbacks.
+	Events
 	// Logger receives the session's logs. Nil discards them.
 	Logger *slog.Logger
-}
-
-// DataMessage is one data-channel message.
-type DataMessage struct {
-	Data     []byte
-	IsString bool
 }
 
 func (o *Options) check() error {

@@ -58,11 +58,14 @@ type peer struct {
 	tl  *Timeline
 	log *slog.Logger
 
-	mu        sync.Mutex
-	remoteSet bool
-	remoteAt  time.Time
-	iceAt     time.Time
-	pending   []webrtc.ICECandidateInit
+	mu          sync.Mutex
+	remoteSet   bool
+	remoteAt    time.Time
+	iceAt       time.Time
+	pending     []webrtc.ICECandidateInit
+	id          string // for events
+	ev          Events
+	onConnected func()
 
 	connected chan struct{} // closed when DTLS is up
 	ended     chan struct{} // closed when the connection failed or closed
@@ -93,6 +96,9 @@ func newPeer(api *webrtc.API, cfg webrtc.Configuration, tl *Timeline, log *slog.
 		})
 	}
 	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		if id, ev, _ := p.events(); ev.OnICEConnectionStateChange != nil {
+			ev.OnICEConnectionStateChange(id, s)
+		}
 		if s == webrtc.ICEConnectionStateConnected {
 			p.mu.Lock()
 			from := p.remoteAt
@@ -103,6 +109,10 @@ func newPeer(api *webrtc.API, cfg webrtc.Configuration, tl *Timeline, log *slog.
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		log.Debug("peer connection", "state", s.String())
+		id, ev, onConnected := p.events()
+		if ev.OnConnectionStateChange != nil {
+			ev.OnConnectionStateChange(id, s)
+		}
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
 			p.mu.Lock()
@@ -110,6 +120,9 @@ func newPeer(api *webrtc.API, cfg webrtc.Configuration, tl *Timeline, log *slog.
 			p.mu.Unlock()
 			tl.Mark(StepDTLSConnected, from)
 			p.once.Do(func() { close(p.connected) })
+			if onConnected != nil {
+				onConnected()
+			}
 		case webrtc.PeerConnectionStateFailed:
 			p.end(ErrPeerFailed)
 		case webrtc.PeerConnectionStateClosed:

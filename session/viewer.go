@@ -48,6 +48,7 @@ type Viewer struct {
 	audio    trackCounters
 	first    time.Time
 	final    *ViewerStats // stats when Run ended
+	ready    *signal
 }
 
 type trackCounters struct {
@@ -83,7 +84,7 @@ func NewViewer(opts ViewerOptions, optFns ...func(*ViewerOptions)) (*Viewer, err
 	if opts.AnswerTimeout <= 0 {
 		opts.AnswerTimeout = DefaultAnswerTimeout
 	}
-	return &Viewer{opts: opts, api: api, tl: opts.Timeline, runDone: make(chan struct{}), stop: make(chan struct{})}, nil
+	return &Viewer{opts: opts, api: api, tl: opts.Timeline, runDone: make(chan struct{}), stop: make(chan struct{}), ready: newSignal()}, nil
 }
 
 // Timeline is the viewer's connection timeline.
@@ -123,6 +124,7 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
+		p.watch(v.opts.ClientID, v.opts.Events, v.ready.fire)
 		v.mu.Lock()
 		v.p = p
 		v.mu.Unlock()
@@ -135,11 +137,7 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
-			if v.opts.OnMessage != nil {
-				v.opts.OnMessage("", DataMessage{Data: msg.Data, IsString: msg.IsString})
-			}
-		})
+		handleDataChannel(&v.opts.Options, v.opts.ClientID, "", dc)
 		v.mu.Lock()
 		v.dc = dc
 		v.mu.Unlock()
@@ -418,20 +416,6 @@ func (v *Viewer) frame(codec media.Codec, f media.Frame) {
 	if (v.opts.Duration > 0 && f.Timestamp >= v.opts.Duration) || (v.opts.VideoFrames > 0 && codec.IsVideo() && frames >= int64(v.opts.VideoFrames)) {
 		v.stopOnce.Do(func() { close(v.stop) })
 	}
-}
-
-// SendText sends s on the data channel.
-func (v *Viewer) SendText(s string) error {
-	v.mu.Lock()
-	dc, closed := v.dc, v.closed
-	v.mu.Unlock()
-	if closed {
-		return ErrClosed
-	}
-	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
-		return errors.New("data channel not open")
-	}
-	return dc.SendText(s)
 }
 
 // Recording reports the recording's DocType ("webm" or "matroska"), or ""

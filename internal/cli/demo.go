@@ -208,15 +208,19 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	g.Go(func() error { return m.Run(gctx) })
 	// Viewers may start at once (the service queues their offers), but
 	// their timelines then include the master's start; wait for it.
-	for deadline := time.Now().Add(15 * time.Second); !m.Timeline().Has(session.StepConnect); {
-		if time.Now().After(deadline) || gctx.Err() != nil {
-			stopMaster()
-			if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
-				return err
-			}
-			return errors.New("the master did not connect within 15 s")
+	connectWait := time.NewTimer(15 * time.Second)
+	defer connectWait.Stop()
+	select {
+	case <-m.Ready():
+	case <-gctx.Done():
+	case <-connectWait.C:
+	}
+	if gctx.Err() != nil || !isDone(m.Ready()) {
+		stopMaster()
+		if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+			return err
 		}
-		time.Sleep(time.Millisecond)
+		return errors.New("the master did not connect within 15 s")
 	}
 
 	out := demoJSON{Emulator: d.e.URL(), ChannelARN: d.arn.String()}
@@ -379,4 +383,14 @@ func percentile(xs []float64, p float64) float64 {
 	slices.Sort(s)
 	i := int(float64(len(s))*p/100+0.5) - 1
 	return s[max(0, min(i, len(s)-1))]
+}
+
+// isDone reports whether c is closed.
+func isDone(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
