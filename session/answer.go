@@ -128,7 +128,7 @@ func (m *Master) offer(ctx context.Context, l *link, id string, sd wire.SessionD
 	m.wg.Add(3)
 	go func() {
 		defer m.wg.Done()
-		answer, err := p.pc.CreateAnswer(nil)
+		answer, err := p.pc.CreateAnswer(answerOptions(trickle))
 		if err == nil {
 			var wsd wire.SessionDescription
 			wsd, err = p.localDescription(pctx, answer, trickle)

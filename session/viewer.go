@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -37,6 +38,7 @@ type Viewer struct {
 	p        *peer
 	dc       *webrtc.DataChannel
 	rec      *media.WebMWriter
+	recPlan  *media.WebMOptions // the recorder to open with the first frame
 	cancel   context.CancelFunc
 	started  bool
 	closed   bool
@@ -74,7 +76,7 @@ func NewViewer(opts ViewerOptions, optFns ...func(*ViewerOptions)) (*Viewer, err
 		return nil, err
 	}
 	opts.Logger = opts.Logger.With("component", "session", "role", "viewer", "client", opts.ClientID)
-	api, err := newAPI(&opts.Options)
+	api, err := newAPI(viewerAPIOptions(opts.Options))
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +131,11 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 		v.p = p
 		v.mu.Unlock()
 		for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-			if _, err := p.pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			tr, err := p.pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+			if err != nil {
+				return err
+			}
+			if err := preferDecodable(tr); err != nil {
 				return err
 			}
 		}
@@ -152,7 +158,7 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 			v.opts.OnPeerConnection(v.opts.ClientID, p.pc)
 		}
 		offerStart = time.Now()
-		sd, err := p.pc.CreateOffer(nil)
+		sd, err := p.pc.CreateOffer(offerOptions(trickle))
 		if err != nil {
 			return err
 		}
@@ -272,7 +278,10 @@ func (v *Viewer) result(err error) error {
 	return err
 }
 
-// startRecording opens the recorder for the codecs the answer sends.
+// startRecording plans the recorder for the codecs the answer sends. The
+// recorder itself opens with the first frame, for the codec the packets
+// carry (payloadCodecs): a master may send on a payload type it did not
+// answer.
 func (v *Viewer) startRecording(answer string) error {
 	if v.opts.Record == nil {
 		return nil
@@ -281,14 +290,34 @@ func (v *Viewer) startRecording(answer string) error {
 	if video == media.CodecUnknown && audio == media.CodecUnknown {
 		return nil
 	}
-	w, err := media.NewWebMWriter(v.opts.Record, media.WebMOptions{Video: video, Audio: audio, Logger: v.opts.Logger})
-	if err != nil {
-		return fmt.Errorf("start recording: %w", err)
-	}
 	v.mu.Lock()
-	v.rec = w
+	v.recPlan = &media.WebMOptions{Video: video, Audio: audio, Logger: v.opts.Logger}
 	v.mu.Unlock()
 	return nil
+}
+
+// recorderLocked returns the recorder for a frame of codec c, opening it
+// with the first video frame (or the first audio frame when no video is
+// answered); nil while it cannot be opened yet. v.mu is held.
+func (v *Viewer) recorderLocked(c media.Codec) *media.WebMWriter {
+	if v.rec != nil || v.recPlan == nil {
+		return v.rec
+	}
+	o := *v.recPlan
+	switch {
+	case c.IsVideo():
+		o.Video = c
+	case o.Video != media.CodecUnknown:
+		return nil // audio before the first video frame: the file starts at a keyframe
+	}
+	w, err := media.NewWebMWriter(v.opts.Record, o)
+	if err != nil {
+		v.opts.Logger.Warn("start recording", "err", err)
+		v.recPlan = nil
+		return nil
+	}
+	v.rec = w
+	return w
 }
 
 // answerCodecs reads which codecs the master sends from its answer: the
@@ -329,33 +358,58 @@ func answerCodecs(s string) (video, audio media.Codec) {
 	return video, audio
 }
 
-func codecOf(mime string) media.Codec {
-	_, name, _ := strings.Cut(mime, "/")
-	return media.ParseCodec(strings.ToLower(name))
-}
-
-// read turns a track's packets into frames until the track ends.
+// read turns a track's packets into frames until the track ends. Each
+// packet is decoded by the codec its payload type names in the offer or the
+// answer (payloadCodecs), not only by what pion negotiated: pion's Read
+// reports ErrCodecNotFound for a payload type the answer left out, with the
+// packet read all the same (TrackRemote.checkAndUpdateTrack), and the
+// viewer keeps it. The codec may change mid-track; the assembler follows.
 func (v *Viewer) read(track *webrtc.TrackRemote) {
-	codec := codecOf(track.Codec().MimeType)
-	if codec == media.CodecUnknown {
-		return
+	v.mu.Lock()
+	p := v.p
+	v.mu.Unlock()
+	var descs []string
+	for _, d := range []*webrtc.SessionDescription{p.pc.LocalDescription(), p.pc.RemoteDescription()} {
+		if d != nil {
+			descs = append(descs, d.SDP)
+		}
 	}
-	a, jb := newAssembler(codec), newReorder()
+	codecs := payloadCodecs(descs...)
+	var (
+		codec media.Codec
+		a     *assembler
+		jb    *reorder
+	)
+	buf := make([]byte, readMTU)
 	for {
-		pkt, _, err := track.ReadRTP()
-		if err != nil {
+		n, _, err := track.Read(buf)
+		if err != nil && !errors.Is(err, webrtc.ErrCodecNotFound) {
 			return
+		}
+		pkt := &rtp.Packet{}
+		if err := pkt.Unmarshal(append([]byte(nil), buf[:n]...)); err != nil {
+			continue
+		}
+		c := codecs[pkt.PayloadType]
+		if c == media.CodecUnknown || c.IsVideo() != (track.Kind() == webrtc.RTPCodecTypeVideo) {
+			continue // RTX or FEC on the media's SSRC, or a codec the viewer does not decode
+		}
+		if c != codec {
+			if codec != media.CodecUnknown {
+				v.opts.Logger.Info("codec changed", "from", codec.String(), "to", c.String())
+			}
+			codec, a, jb = c, newAssembler(c), newReorder()
 		}
 		now := time.Now()
 		v.mu.Lock()
-		c := v.counters(codec)
-		c.codec = codec
-		c.packets++
-		c.bytes += int64(len(pkt.Payload))
-		if c.firstPkt.IsZero() {
-			c.firstPkt = now
+		cs := v.counters(codec)
+		cs.codec = codec
+		cs.packets++
+		cs.bytes += int64(len(pkt.Payload))
+		if cs.firstPkt.IsZero() {
+			cs.firstPkt = now
 		}
-		c.lastPkt = now
+		cs.lastPkt = now
 		v.mu.Unlock()
 		for _, p := range jb.push(pkt, now) {
 			if f, ok := a.push(p); ok {
@@ -364,6 +418,9 @@ func (v *Viewer) read(track *webrtc.TrackRemote) {
 		}
 	}
 }
+
+// readMTU is the read buffer for one RTP packet, above pion's receive MTU.
+const readMTU = 1500
 
 func (v *Viewer) counters(c media.Codec) *trackCounters {
 	if c.IsVideo() {
@@ -386,7 +443,7 @@ func (v *Viewer) frame(codec media.Codec, f media.Frame) {
 	if v.first.IsZero() {
 		v.first = time.Now()
 	}
-	rec, tl := v.rec, v.tl
+	rec, tl := v.recorderLocked(codec), v.tl
 	v.mu.Unlock()
 	if firstOfTrack {
 		from := tl.Start()
