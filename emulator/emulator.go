@@ -34,6 +34,7 @@ type Emulator struct {
 	tmpDir string
 	store  *store
 	relay  *relay
+	events *connEvents
 	turn   *turnserver.Server
 	ln     net.Listener
 	srv    *http.Server
@@ -108,6 +109,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	}
 	e.url = scheme + "://" + e.host
 	e.relay = newRelay(e)
+	e.events = newConnEvents(o.OnConnection)
 	e.verifier = &sigv4.Verifier{Service: "kinesisvideo", Region: o.Region, Now: e.now, Lookup: e.lookupSecret}
 	e.srv = &http.Server{
 		Handler:           e,
@@ -292,6 +294,9 @@ func (e *Emulator) cleanup() error {
 	var errs []error
 	if e.relay != nil {
 		e.relay.shutdown() // GO_AWAY, then 1001 to every WSS client
+	}
+	if e.events != nil {
+		e.events.shutdown() // after the relay: its disconnects are told
 	}
 	if e.srv != nil {
 		errs = append(errs, e.srv.Close())

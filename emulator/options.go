@@ -45,6 +45,11 @@ type Options struct {
 	// Limits are the signaling service's quotas (spec §7, §4.7). Zero
 	// fields take the service's values.
 	Limits Limits
+	// OnConnection, if set, is told of every WSS signaling connection that
+	// opens or ends, in order, on a goroutine of the emulator's (it may
+	// call the Emulator, e.g. a fault method). Close delivers the events
+	// left before it returns.
+	OnConnection func(ConnectionEvent)
 	// Logger receives the emulator's logs. Nil discards them.
 	Logger *slog.Logger
 }

@@ -221,6 +221,7 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 	r.wg.Add(2) // writeLoop and readLoop
 	release()
 	r.mu.Unlock()
+	e.events.opened(p, e.now())
 	if old != nil {
 		old.close(websocket.StatusGoingAway, "Going away")
 	}
@@ -232,6 +233,7 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 
 // detach removes p from its channel if it is still registered there.
 func (r *relay) detach(p *peer) {
+	defer r.e.events.closed(p, r.e.now()) // after r.mu is released
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cs := r.channels[p.arn]

@@ -19,7 +19,10 @@ var allowed = map[string][]string{
 	"resolve":   {"creds", "channel", "wire"},
 	"signaling": {"resolve", "creds", "channel", "wire"},
 	"session":   {"signaling", "resolve", "creds", "channel", "wire", "media"},
-	"web":       {"session", "signaling", "resolve", "creds", "channel", "wire", "media"},
+	// sessiontest wires a session to an emulator for tests: client → emulator
+	// is fine, the other way round is not.
+	"session/sessiontest": {"session", "signaling", "resolve", "creds", "channel", "wire", "media", "emulator"},
+	"web":                 {"session", "signaling", "resolve", "creds", "channel", "wire", "media"},
 	// Test-only helpers and the CLI may use everything below them.
 	"internal/jsrun":    {},
 	"internal/archtest": {},
