@@ -23,6 +23,18 @@
 // [Options.CredentialsURLAuthEnv] (KVSRTC_CREDENTIALS_AUTH by default) is set,
 // its value is sent as the Authorization header.
 //
+// # AWS IoT certificate credentials
+//
+// With [Options.IoT], a device's X.509 certificate is exchanged for
+// temporary credentials at the AWS IoT credentials provider through an
+// [IoTProvider] (GET https://<endpoint>/role-aliases/<alias>/credentials over
+// mutual TLS, x-amzn-iot-thingname header), cached and refreshed
+// [Options.ExpiryWindow] before expiry like a credentials URL. The
+// environment variables the C SDK's samples read are named by
+// [EnvIoTEndpoint], [EnvIoTCert], [EnvIoTPrivateKey], [EnvIoTRoleAlias],
+// [EnvIoTThingName] and [EnvIoTCACert]. Refusals are [*IoTError] values
+// carrying the service's message and a hint ([IoTError.Hint]).
+//
 // # Secrets
 //
 // No secret key, session token or Authorization value appears in an error

@@ -44,6 +44,12 @@ type Options struct {
 	CABundle string
 	// CredentialsURL, if set, replaces the default chain with a [URLProvider].
 	CredentialsURL string
+	// IoT, if set, replaces the default chain with an [IoTProvider]
+	// (device certificate → temporary credentials). Cannot be combined
+	// with CredentialsURL. Its HTTP client is its own (mutual TLS); when
+	// its CAFile and RootCAs are empty it trusts CABundle as well as the
+	// system roots.
+	IoT *IoTProviderOptions
 	// CredentialsURLAuthEnv names the environment variable holding the
 	// Authorization header value for CredentialsURL. Default DefaultAuthEnv.
 	CredentialsURLAuthEnv string
@@ -70,6 +76,8 @@ type Result struct {
 	// URLProvider is the credentials URL provider, or nil without one. Its
 	// Region and ChannelARN follow the latest refresh.
 	URLProvider *URLProvider
+	// IoTProvider is the IoT credentials provider, or nil without one.
+	IoTProvider *IoTProvider
 }
 
 // Load builds an aws.Config. With Options.CredentialsURL it fetches
@@ -108,6 +116,16 @@ func Load(ctx context.Context, opts Options, optFns ...func(*Options)) (Result, 
 		loadOpts = append(loadOpts, config.WithSharedConfigProfile(opts.Profile))
 	}
 	var up *URLProvider
+	var iot *IoTProvider
+	if opts.IoT != nil {
+		if opts.CredentialsURL != "" {
+			return Result{}, errors.New("IoT credentials and a credentials URL are both set: use one")
+		}
+		if iot, err = newIoTForLoad(opts); err != nil {
+			return Result{}, err
+		}
+		loadOpts = append(loadOpts, config.WithCredentialsProvider(cacheFor(iot, opts)))
+	}
 	if opts.CredentialsURL != "" {
 		up, err = NewURLProvider(URLProviderOptions{
 			URL:                 opts.CredentialsURL,
@@ -119,18 +137,22 @@ func Load(ctx context.Context, opts Options, optFns ...func(*Options)) (Result, 
 		if err != nil {
 			return Result{}, err
 		}
-		cache := aws.NewCredentialsCache(up, func(o *aws.CredentialsCacheOptions) {
-			o.ExpiryWindow = opts.ExpiryWindow
-			o.ExpiryWindowJitterFrac = ExpiryJitter
-		})
-		loadOpts = append(loadOpts, config.WithCredentialsProvider(cache))
+		loadOpts = append(loadOpts, config.WithCredentialsProvider(cacheFor(up, opts)))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		return Result{}, fmt.Errorf("load AWS config: %w", err)
 	}
-	res := Result{URLProvider: up}
-	if up != nil {
+	res := Result{URLProvider: up, IoTProvider: iot}
+	if iot != nil {
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+			var ie *IoTError
+			if errors.As(err, &ie) {
+				err = ie
+			}
+			return Result{}, fmt.Errorf("get IoT credentials: %w", err)
+		}
+	} else if up != nil {
 		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 			// The cache prefixes "failed to refresh cached credentials";
 			// the URLError alone says more.
@@ -149,6 +171,45 @@ func Load(ctx context.Context, opts Options, optFns ...func(*Options)) (Result, 
 	}
 	res.Config, res.Region = cfg, cfg.Region
 	return res, nil
+}
+
+// cacheFor wraps p in the cache that refreshes ExpiryWindow (less up to
+// ExpiryJitter of it) before expiry.
+func cacheFor(p aws.CredentialsProvider, opts Options) *aws.CredentialsCache {
+	return aws.NewCredentialsCache(p, func(o *aws.CredentialsCacheOptions) {
+		o.ExpiryWindow = opts.ExpiryWindow
+		o.ExpiryWindowJitterFrac = ExpiryJitter
+	})
+}
+
+// newIoTForLoad builds the IoT provider for Load: its logger, and the CA
+// bundle as a trust default.
+func newIoTForLoad(opts Options) (*IoTProvider, error) {
+	io := *opts.IoT
+	if io.Logger == nil {
+		io.Logger = opts.Logger
+	}
+	if io.CAFile == "" && io.RootCAs == nil {
+		bundle := opts.CABundle
+		if bundle == "" {
+			bundle = os.Getenv(caBundleEnv)
+		}
+		if bundle != "" {
+			pem, err := os.ReadFile(bundle)
+			if err != nil {
+				return nil, fmt.Errorf("read CA bundle: %w", err)
+			}
+			pool, err := x509.SystemCertPool()
+			if err != nil || pool == nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", bundle)
+			}
+			io.RootCAs = pool
+		}
+	}
+	return NewIoTProvider(io)
 }
 
 // httpClient gives the client for the SDK and the credentials URL: the

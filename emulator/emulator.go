@@ -45,6 +45,7 @@ type Emulator struct {
 
 	creds    map[string]Credential
 	verifier *sigv4.Verifier
+	iot      *iotServer // nil without Options.IoT
 
 	counts sync.Map // operation name → *atomic.Int64
 	total  atomic.Int64
@@ -118,6 +119,9 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		// HTTP/1.1 only: the C SDK pins ALPN to http/1.1 (§4.3) and
 		// WebSocket upgrades need it.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	}
+	if err := e.startIoT(); err != nil {
+		return nil, err
 	}
 	ln := e.ln
 	if !o.InsecureHTTP {
@@ -216,7 +220,7 @@ func (e *Emulator) loadCredentials() error {
 }
 
 func (e *Emulator) lookupSecret(id string) (sigv4.Secret, bool) {
-	c, ok := e.creds[id]
+	c, ok := e.credential(id)
 	return sigv4.Secret{SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Expiration: c.Expiration}, ok
 }
 
@@ -303,6 +307,9 @@ func (e *Emulator) cleanup() error {
 		<-e.served
 	} else if e.ln != nil {
 		errs = append(errs, e.ln.Close())
+	}
+	if e.iot != nil {
+		errs = append(errs, e.iot.close())
 	}
 	if e.turn != nil {
 		errs = append(errs, e.turn.Close())

@@ -106,7 +106,7 @@ func (e *Emulator) serveOperation(r *http.Request, rt *route) *apiError {
 		}
 		return &apiError{Status: http.StatusForbidden, Code: string(sigv4.CodeIncompleteSignature), Message: "malformed signature", Lower: true}
 	}
-	c := &call{e: e, r: r, cred: e.creds[sig.AccessKeyID], body: body, now: e.now()}
+	c := &call{e: e, r: r, cred: e.mustCredential(sig.AccessKeyID), body: body, now: e.now()}
 	out, aerr := rt.run(c)
 	if aerr != nil {
 		return aerr

@@ -52,6 +52,9 @@ type Options struct {
 	OnConnection func(ConnectionEvent)
 	// Logger receives the emulator's logs. Nil discards them.
 	Logger *slog.Logger
+	// IoT, if set, also serves the AWS IoT credentials provider (mutual
+	// TLS, its own listener): see IoTOptions.
+	IoT *IoTOptions
 }
 
 // Limits are the WSS signaling quotas. Zero means the service's documented

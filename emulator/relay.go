@@ -120,7 +120,7 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		// §4.1: client ids must not start with AWS_.
 		return wssRefusal(400, "InvalidArgumentException", "X-Amz-ClientId must not start with AWS_")
 	}
-	c := &call{e: e, r: req, cred: e.creds[sig.AccessKeyID], now: e.now()}
+	c := &call{e: e, r: req, cred: e.mustCredential(sig.AccessKeyID), now: e.now()}
 	if aerr := c.authorize(action, arn, false); aerr != nil {
 		return wssRefusal(403, "AccessDeniedException", "%s", aerr.Message)
 	}

@@ -39,6 +39,7 @@ type awsOptions struct {
 	NoCache        bool
 	JSON           bool
 	Verbose        bool
+	IoT            iotFlags
 
 	webrtc bool // also resolve the WEBRTC endpoint (set by commands, not a shared flag)
 }
@@ -57,6 +58,7 @@ func addAWSFlags(cmd *cobra.Command, o *awsOptions) {
 	f.BoolVar(&o.NoCache, "no-cache", false, "neither read nor write the endpoint and ICE cache (env "+envCacheDir+" moves it)")
 	f.BoolVar(&o.JSON, "json", false, "print results as JSON")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "print each HTTP call with its latency, and the clock offset, on stderr")
+	o.IoT.add(cmd)
 }
 
 // explicitRegion is the region the user set, by flag or AWS_REGION; it must
@@ -83,11 +85,17 @@ type awsEnv struct {
 // ARN's, or the explicit one); it may be empty when a credentials URL
 // supplies it.
 func (o *awsOptions) load(ctx context.Context, ios *IOStreams, region string) (*awsEnv, error) {
+	iot, err := o.IoT.options()
+	if err != nil {
+		return nil, err
+	}
 	res, err := creds.Load(ctx, creds.Options{
 		Region:         region,
 		Profile:        o.Profile,
 		CABundle:       o.CABundle,
 		CredentialsURL: o.CredentialsURL,
+		IoT:            iot,
+		ExpiryWindow:   o.IoT.Refresh,
 	})
 	if err != nil {
 		return nil, err

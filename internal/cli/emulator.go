@@ -29,6 +29,7 @@ type emulatorOptions struct {
 	IceTTL           time.Duration
 	EnvFile          string
 	Verbose          bool
+	IoT              emulatorIoTFlags
 
 	// ready is called once the emulator serves; tests use it.
 	ready func(*emulator.Emulator)
@@ -71,6 +72,8 @@ same as KEY=VALUE lines to --env-file. It stops on SIGINT or SIGTERM.`,
 	f.DurationVar(&opts.IceTTL, "ice-ttl", 300*time.Second, "lifetime of TURN credentials from GetIceServerConfig")
 	f.StringVar(&opts.EnvFile, "env-file", "", "write KEY=VALUE lines for the AWS SDKs here once ready (mode 0600)")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every request")
+	opts.IoT.add(cmd)
+	cmd.AddCommand(newIoTCertCmd(ios))
 	return cmd
 }
 
@@ -106,6 +109,11 @@ func runEmulator(ctx context.Context, o *emulatorOptions) error {
 		ClockOffset: o.ClockOffset, ShuffleEndpoints: o.ShuffleEndpoints, InsecureHTTP: o.InsecureHTTP,
 		IceTTL: o.IceTTL, Logger: logger,
 	}
+	iot, err := o.IoT.options()
+	if err != nil {
+		return err
+	}
+	opts.IoT = iot
 	if o.CredentialsFile != "" {
 		list, err := readCredentialsFile(o.CredentialsFile)
 		if err != nil {
@@ -121,7 +129,7 @@ func runEmulator(ctx context.Context, o *emulatorOptions) error {
 		return fmt.Errorf("start emulator: %w", err)
 	}
 	defer e.Close()
-	env := e.Env()
+	env := append(e.Env(), e.IoTEnv()...)
 	if o.EnvFile != "" {
 		if err := os.WriteFile(o.EnvFile, []byte(strings.Join(env, "\n")+"\n"), 0o600); err != nil {
 			return fmt.Errorf("write env file: %w", err)
