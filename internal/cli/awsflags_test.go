@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvsrtc/kvsrtc/creds"
 	"github.com/kvsrtc/kvsrtc/emulator"
 )
 
@@ -197,7 +198,7 @@ func TestEndpointsFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := awsOptions{Region: "cn-north-1", Profile: "p", EndpointURL: "https://x", CABundle: "/ca.pem", CredentialsURL: "http://127.0.0.1/c",
-		FIPS: true, DualStack: true, NoCache: true, JSON: true, Verbose: true}
+		FIPS: true, DualStack: true, NoCache: true, JSON: true, Verbose: true, IoT: iotFlags{Refresh: creds.DefaultExpiryWindow}}
 	if got.AWS != want || got.Channel.Name != "cam" || got.Role != "master" {
 		t.Errorf("options = %+v", got)
 	}
