@@ -349,9 +349,6 @@ func (e *Emulator) CertPool() *x509.CertPool { return e.pki.pool }
 // reachable offline; spec §3.3, §8 item 6).
 func (e *Emulator) STUNURL() string { return "stun:" + e.turn.UDPAddr().String() }
 
-// TURN is the emulator's STUN/TURN server.
-func (e *Emulator) TURN() *turnserver.Server { return e.turn }
-
 // Requests returns how many requests the operation (e.g.
 // "GetSignalingChannelEndpoint") has received, refused ones included.
 func (e *Emulator) Requests(operation string) int64 {

@@ -12,6 +12,14 @@ import (
 	"github.com/kvsrtc/kvsrtc/resolve"
 )
 
+// ICEServers converts resolved ICE servers (resolve.Resolver.ICEServers)
+// to pion's, for a webrtc.Configuration of your own: the STUN URI, and each
+// TURN server with its username and credential. rt keeps only the TURN URIs
+// of one transport (RelayAny keeps them all); STUN URIs are always kept.
+func ICEServers(cfg resolve.ICEConfig, rt RelayTransport) []webrtc.ICEServer {
+	return iceServers(cfg, rt)
+}
+
 // iceServers turns resolved ICE servers into pion's, keeping only the TURN
 // URIs of transport rt (STUN URIs are always kept).
 func iceServers(cfg resolve.ICEConfig, rt RelayTransport) []webrtc.ICEServer {

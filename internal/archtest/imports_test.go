@@ -88,3 +88,44 @@ func TestRulesRefuseWrongArrows(t *testing.T) {
 		}
 	}
 }
+
+// TestNoInternalTypeInPublicAPI: an exported function, method, field or
+// type of a public package must not name a type from an internal package
+// (its caller could not name it; style.md "Wire types are public"). It reads
+// `go doc -all` of each public package and looks for the names of the
+// internal packages it imports.
+func TestNoInternalTypeInPublicAPI(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}:{{join .Imports \" \"}}", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ":")
+		if strings.Contains(pkg, "/internal") || strings.HasPrefix(pkg, module+"/cmd/") || strings.HasPrefix(pkg, module+"/examples/") {
+			continue
+		}
+		var internal []string
+		for _, imp := range strings.Fields(imports) {
+			if strings.HasPrefix(imp, module+"/") && strings.Contains(imp, "/internal/") {
+				internal = append(internal, imp[strings.LastIndex(imp, "/")+1:])
+			}
+		}
+		if len(internal) == 0 {
+			continue
+		}
+		doc, err := exec.Command("go", "doc", "-all", pkg).Output()
+		if err != nil {
+			t.Fatalf("go doc %s: %v", pkg, err)
+		}
+		for _, l := range strings.Split(string(doc), "\n") {
+			if strings.HasPrefix(l, "    ") || strings.HasPrefix(l, "\t//") {
+				continue // doc text
+			}
+			for _, name := range internal {
+				if strings.Contains(l, name+".") {
+					t.Errorf("%s: %q names a type of internal package %s", strings.TrimPrefix(pkg, module+"/"), strings.TrimSpace(l), name)
+				}
+			}
+		}
+	}
+}
