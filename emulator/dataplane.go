@@ -3,10 +3,9 @@ package emulator
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
-	"net/netip"
 	"time"
 
+	"github.com/kvsrtc/kvsrtc/emulator/internal/turnserver"
 	"github.com/kvsrtc/kvsrtc/wire"
 )
 
@@ -26,7 +25,7 @@ type iceServer struct {
 }
 
 // iceServersPerResponse is how many servers GetIceServerConfig returns:
-// two, each with its own credentials, as the service (§13).
+// two distinct ones (turn.go), as the service (§13).
 const iceServersPerResponse = 2
 
 func (c *call) getIceServerConfig() (any, *apiError) {
@@ -57,30 +56,15 @@ func (c *call) getIceServerConfig() (any, *apiError) {
 		return nil, err
 	}
 	ttl := c.e.opts.IceTTL
-	servers := make([]iceServer, iceServersPerResponse)
-	uris := c.e.turnURIs()
-	for i := range servers {
-		user, pass, _ := c.e.turn.Credentials(ttl, "v1:"+*in.ChannelARN)
-		servers[i] = iceServer{Password: pass, TTL: int(ttl / time.Second), URIs: uris, Username: user}
+	servers := make([]iceServer, 0, iceServersPerResponse)
+	for _, srv := range []*turnserver.Server{c.e.turn, c.e.turn2} {
+		user, pass, _ := srv.Credentials(ttl, "v1:"+*in.ChannelARN)
+		servers = append(servers, iceServer{Password: pass, TTL: int(ttl / time.Second), URIs: turnURIs(srv), Username: user})
 	}
 	// §3.1: IceServerList must be the first (and only) top-level key.
 	return struct {
 		IceServerList []iceServer `json:"IceServerList"`
 	}{servers}, nil
-}
-
-// turnURIs lists the transports the emulator's TURN server really serves,
-// in the service's URI forms (§3.1: turn:/turns: with ?transport=; at most
-// 4 URIs per server).
-func (e *Emulator) turnURIs() []string {
-	uri := func(scheme string, a netip.AddrPort, transport string) string {
-		return fmt.Sprintf("%s:%s?transport=%s", scheme, a.String(), transport)
-	}
-	uris := []string{uri("turn", e.turn.UDPAddr(), "udp"), uri("turn", e.turn.TCPAddr(), "tcp")}
-	if a := e.turn.TLSAddr(); a.IsValid() {
-		uris = append(uris, uri("turns", a, "tcp"))
-	}
-	return uris
 }
 
 func (c *call) sendAlexaOfferToMaster() (any, *apiError) {

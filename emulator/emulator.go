@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,11 +36,15 @@ type Emulator struct {
 	store  *store
 	relay  *relay
 	events *connEvents
-	turn   *turnserver.Server
+	turn   *turnserver.Server // the first TURN server (also STUN)
+	turn2  *turnserver.Server // the second, on another address (turn.go)
 	ln     net.Listener
 	srv    *http.Server
 	url    string
-	host   string // host:port clients use in URLs
+	host   string // host[:port] clients use in URLs (no default port, §13)
+
+	listenIP netip.Addr     // the HTTPS listener's IP; 127.0.0.1 for an unspecified one
+	stunAddr netip.AddrPort // where STUNURL points
 
 	ingest // streams and storage sessions (ingest.go)
 
@@ -80,7 +85,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		}
 		dir = e.tmpDir
 	}
-	if e.pki, err = loadOrCreatePKI(dir, o.Region, e.dnsSuffix, time.Now()); err != nil {
+	if e.pki, err = loadOrCreatePKI(dir, o.Region, e.dnsSuffix, o.turnIPs(), time.Now()); err != nil {
 		return nil, err
 	}
 	if e.store, err = openStore(o.DataDir); err != nil {
@@ -93,21 +98,18 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	turnOpts := turnserver.Options{IP: o.TURNAddress, Secret: secret, Now: e.now, Logger: o.Logger.With("component", "turn")}
-	if !o.InsecureHTTP {
-		turnOpts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{e.pki.cert}, MinVersion: tls.VersionTLS12}
-	}
-	if e.turn, err = turnserver.Start(turnOpts); err != nil {
-		return nil, fmt.Errorf("start TURN server: %w", err)
+	e.listenIP = listenIP(o.Listen)
+	if err := e.startTURN(secret); err != nil {
+		return nil, err
 	}
 	if e.ln, err = listen(o.Listen, o.DataDir); err != nil {
 		return nil, err
 	}
-	e.host = advertisedHost(e.ln.Addr().(*net.TCPAddr))
 	scheme := "https"
 	if o.InsecureHTTP {
 		scheme = "http"
 	}
+	e.host = advertisedHost(e.ln.Addr().(*net.TCPAddr), scheme)
 	e.url = scheme + "://" + e.host
 	e.relay = newRelay(e)
 	e.events = newConnEvents(o.OnConnection)
@@ -150,8 +152,14 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 }
 
 func (o Options) withDefaults() (Options, error) {
+	if o.Listen == "" && o.ServicePorts {
+		o.Listen = "127.0.0.1:443"
+	}
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:0"
+	}
+	if portOf(o.Listen) == servicePort {
+		o.ServicePorts = true
 	}
 	if o.Region == "" {
 		o.Region = "us-west-2"
@@ -173,6 +181,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.TURNAddress == "" {
 		o.TURNAddress = "127.0.0.1"
+		if o.ServicePorts {
+			o.TURNAddress = serviceTURNAddress
+		}
+	}
+	if o.TURNAddress2 == "" {
+		o.TURNAddress2 = nextLoopback(o.TURNAddress)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -253,7 +267,12 @@ func listen(addr, dataDir string) (net.Listener, error) {
 	return ln, nil
 }
 
-func advertisedHost(a *net.TCPAddr) string {
+// advertisedHost is the host of the emulator's URLs: the listener's IP
+// (loopback for an unspecified one) and its port, left out when it is the
+// scheme's default. Spec §13: a client may sign "host:443" while sending
+// "Host: host"; and the C SDK ends the host at ':' and then fails on the
+// port (csdk-client.md, producer-c getRequestHost and lwsCompleteSync).
+func advertisedHost(a *net.TCPAddr, scheme string) string {
 	ip := a.IP
 	if ip.IsUnspecified() {
 		if ip.To4() != nil {
@@ -262,7 +281,24 @@ func advertisedHost(a *net.TCPAddr) string {
 			ip = net.IPv6loopback
 		}
 	}
+	if scheme == "https" && a.Port == 443 || scheme == "http" && a.Port == 80 {
+		if ip.To4() == nil {
+			return "[" + ip.String() + "]"
+		}
+		return ip.String()
+	}
 	return net.JoinHostPort(ip.String(), strconv.Itoa(a.Port))
+}
+
+// listenIP is the IP of a listen address, 127.0.0.1 when it is unspecified
+// or a name.
+func listenIP(addr string) netip.Addr {
+	host, _, _ := net.SplitHostPort(addr)
+	ip, err := netip.ParseAddr(host)
+	if err != nil || ip.IsUnspecified() {
+		return netip.MustParseAddr("127.0.0.1")
+	}
+	return ip.Unmap()
 }
 
 // loadOrCreateSecret keeps the TURN HMAC key under the data dir, so TURN
@@ -311,9 +347,7 @@ func (e *Emulator) cleanup() error {
 	if e.iot != nil {
 		errs = append(errs, e.iot.close())
 	}
-	if e.turn != nil {
-		errs = append(errs, e.turn.Close())
-	}
+	errs = append(errs, e.closeTURN())
 	if e.store != nil {
 		errs = append(errs, e.store.close())
 	}
@@ -347,7 +381,10 @@ func (e *Emulator) CertPool() *x509.CertPool { return e.pki.pool }
 // STUNURL is the emulator's STUN server, for clients pointed at the
 // emulator (the service's stun.kinesisvideo.<region>.<suffix>:443 is not
 // reachable offline; spec §3.3, §8 item 6).
-func (e *Emulator) STUNURL() string { return "stun:" + e.turn.UDPAddr().String() }
+//
+// In the service-shaped mode it is UDP 443 of the listen address, where the
+// hosts-file line (HostsLine) sends the service's STUN host name.
+func (e *Emulator) STUNURL() string { return "stun:" + e.stunAddr.String() }
 
 // Requests returns how many requests the operation (e.g.
 // "GetSignalingChannelEndpoint") has received, refused ones included.

@@ -5,13 +5,18 @@ import (
 	"strings"
 )
 
-// Env returns the environment that points AWS SDKs and the AWS CLI at the
-// emulator with its default credential, as KEY=VALUE lines in a stable order.
+// Env returns the environment that points AWS SDKs, the AWS CLI and the
+// KVS C SDK samples at the emulator with its default credential, as
+// KEY=VALUE lines in a stable order. AWS_DEFAULT_REGION is there besides
+// AWS_REGION: botocore (the AWS CLI v1) and the C SDK samples read only it
+// (csdk-client.md); AWS_KVS_CACERT_PATH is the C SDK's AWS_CA_BUNDLE
+// (readCACertificate, src/source/Signaling/Signaling.c).
 func (e *Emulator) Env() []string {
 	c := e.Credential()
 	env := []string{
 		"AWS_ENDPOINT_URL_KINESIS_VIDEO=" + e.url,
 		"AWS_REGION=" + e.opts.Region,
+		"AWS_DEFAULT_REGION=" + e.opts.Region,
 		"AWS_ACCESS_KEY_ID=" + c.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + c.SecretAccessKey,
 	}
@@ -19,12 +24,34 @@ func (e *Emulator) Env() []string {
 		env = append(env, "AWS_SESSION_TOKEN="+c.SessionToken)
 	}
 	if !e.opts.InsecureHTTP {
-		env = append(env, "AWS_CA_BUNDLE="+e.pki.caPath)
+		env = append(env, "AWS_CA_BUNDLE="+e.pki.caPath, "AWS_KVS_CACERT_PATH="+e.pki.caPath)
 	}
 	// Not an AWS variable: kvsrtc's commands list this STUN server instead
 	// of the service's, which is unreachable offline.
 	env = append(env, "KVSRTC_STUN_URL="+e.STUNURL())
 	return env
+}
+
+// HostsLine is the /etc/hosts line that sends the service's control-plane
+// and STUN host names for the emulated region to the emulator, e.g.
+// "127.0.0.1 kinesisvideo.us-west-2.amazonaws.com
+// stun.kinesisvideo.us-west-2.amazonaws.com" (.amazonaws.com.cn in China).
+// Clients without an endpoint override (the C SDK samples build both names
+// themselves, spec §3.3) need it, and the service-shaped mode
+// (Options.ServicePorts), which serves those names' ports. It is "" in the
+// default mode.
+func (e *Emulator) HostsLine() string {
+	if !e.opts.ServicePorts {
+		return ""
+	}
+	return e.listenIP.String() + " " + e.ControlPlaneHost() + " stun." + e.ControlPlaneHost()
+}
+
+// ControlPlaneHost is the service's control-plane host name for the
+// emulated region, kinesisvideo.<region>.<suffix>, which the emulator's
+// certificate covers (with every name under it).
+func (e *Emulator) ControlPlaneHost() string {
+	return "kinesisvideo." + e.opts.Region + "." + e.dnsSuffix
 }
 
 // ParseEnvFile reads KEY=VALUE lines (as written by `kvsrtc emulator

@@ -115,7 +115,7 @@ func (e *Emulator) startIoT() error {
 		return fmt.Errorf("listen for IoT credentials on %s: %w", listen, err)
 	}
 	s.ln = ln
-	s.host = advertisedHost(ln.Addr().(*net.TCPAddr))
+	s.host = advertisedHost(ln.Addr().(*net.TCPAddr), "https")
 	leaf, err := e.iotServerCertificate(ln.Addr().(*net.TCPAddr).IP)
 	if err != nil {
 		ln.Close()

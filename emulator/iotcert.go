@@ -89,7 +89,7 @@ func IssueIoTCertificate(dataDir, thing string) (IoTCertificate, error) {
 		return IoTCertificate{}, err
 	}
 	_, suffix := partitionOf(o.Region)
-	p, err := loadOrCreatePKI(dataDir, o.Region, suffix, time.Now())
+	p, err := loadOrCreatePKI(dataDir, o.Region, suffix, o.turnIPs(), time.Now())
 	if err != nil {
 		return IoTCertificate{}, err
 	}
@@ -136,7 +136,7 @@ func (e *Emulator) iotServerCertificate(ip net.IP) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	ips := append([]net.IP{}, serverIPs...)
+	ips := serverIPs(nil)
 	if ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
 		ips = append(ips, ip)
 	}

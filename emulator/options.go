@@ -39,9 +39,28 @@ type Options struct {
 	// IceTTL is the lifetime of TURN credentials returned by
 	// GetIceServerConfig. Default 300 s, as the service (spec §3.1, §13).
 	IceTTL time.Duration
-	// TURNAddress is the loopback IP the STUN/TURN server listens on.
-	// Default "127.0.0.1".
+	// TURNAddress is the loopback IP the first STUN/TURN server listens
+	// on. Default "127.0.0.1" ("127.0.0.2" with ServicePorts).
 	TURNAddress string
+	// TURNAddress2 is the IP of the second TURN server: GetIceServerConfig
+	// returns two distinct servers, as the service does (spec §13).
+	// Default: the IPv4 loopback address after TURNAddress (127.0.0.1 →
+	// 127.0.0.2), or TURNAddress itself (the servers then differ by port)
+	// when there is none, e.g. for ::1.
+	TURNAddress2 string
+	// TURNPlainTCP also serves and advertises plain-TCP TURN
+	// ("turn:host:port?transport=tcp"). The service offers TCP only over
+	// TLS (turns:…?transport=tcp, §13), and the C SDK wraps every TCP TURN
+	// connection in TLS, so it is off by default.
+	TURNPlainTCP bool
+	// ServicePorts is the service-shaped mode, for clients that have no
+	// endpoint override (the C SDK samples, the JS SDK sample page): HTTPS
+	// and WSS on port 443 (Listen defaults to "127.0.0.1:443"), STUN on
+	// UDP 443 of the listen address, the TURN servers on 127.0.0.2 and
+	// 127.0.0.3 with UDP and TLS on 443. HostsLine gives the hosts-file
+	// line clients need. A Listen address with port 443 turns it on.
+	// Binding port 443 needs root (or CAP_NET_BIND_SERVICE).
+	ServicePorts bool
 	// Limits are the signaling service's quotas (spec §7, §4.7). Zero
 	// fields take the service's values.
 	Limits Limits

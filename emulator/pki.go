@@ -47,9 +47,20 @@ func serverNames(region, dnsSuffix string) []string {
 	}
 }
 
-var serverIPs = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+// serverIPs are the IP addresses the server certificate must cover:
+// loopback plus extra, the addresses of the TURN servers (pion's TURN TLS
+// client checks the URI's host, an IP, against the certificate).
+func serverIPs(extra []net.IP) []net.IP {
+	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	for _, ip := range extra {
+		if !slices.ContainsFunc(ips, ip.Equal) {
+			ips = append(ips, ip)
+		}
+	}
+	return ips
+}
 
-func loadOrCreatePKI(dir, region, dnsSuffix string, now time.Time) (*pki, error) {
+func loadOrCreatePKI(dir, region, dnsSuffix string, extraIPs []net.IP, now time.Time) (*pki, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -60,10 +71,10 @@ func loadOrCreatePKI(dir, region, dnsSuffix string, now time.Time) (*pki, error)
 	if err != nil {
 		return nil, fmt.Errorf("load CA from %s: %w", dir, err)
 	}
-	names := serverNames(region, dnsSuffix)
+	names, ips := serverNames(region, dnsSuffix), serverIPs(extraIPs)
 	leaf, leafKey, _, err := loadKeyPair(filepath.Join(dir, certFile), filepath.Join(dir, certKeyFile))
-	if err != nil || !leafFits(leaf, caCert, names, now) {
-		leaf, leafKey, _, err = createLeaf(dir, caCert, caKey, names, now)
+	if err != nil || !leafFits(leaf, caCert, names, ips, now) {
+		leaf, leafKey, _, err = createLeaf(dir, caCert, caKey, names, ips, now)
 		if err != nil {
 			return nil, fmt.Errorf("create server certificate: %w", err)
 		}
@@ -78,12 +89,17 @@ func loadOrCreatePKI(dir, region, dnsSuffix string, now time.Time) (*pki, error)
 	}, nil
 }
 
-func leafFits(leaf, ca *x509.Certificate, names []string, now time.Time) bool {
+func leafFits(leaf, ca *x509.Certificate, names []string, ips []net.IP, now time.Time) bool {
 	if leaf.CheckSignatureFrom(ca) != nil || now.Add(30*24*time.Hour).After(leaf.NotAfter) {
 		return false
 	}
 	for _, n := range names {
 		if !slices.Contains(leaf.DNSNames, n) {
+			return false
+		}
+	}
+	for _, ip := range ips {
+		if !slices.ContainsFunc(leaf.IPAddresses, ip.Equal) {
 			return false
 		}
 	}
@@ -128,7 +144,7 @@ func createCA(dir string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, 
 	return issue(dir, caFile, caKeyFile, tmpl, nil, nil)
 }
 
-func createLeaf(dir string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, names []string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, []byte, error) {
+func createLeaf(dir string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, names []string, ips []net.IP, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, []byte, error) {
 	tmpl := &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "kvsrtc emulator"},
 		NotBefore:   now.Add(-time.Hour),
@@ -136,7 +152,7 @@ func createLeaf(dir string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, names
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames:    names,
-		IPAddresses: serverIPs,
+		IPAddresses: ips,
 	}
 	return issue(dir, certFile, certKeyFile, tmpl, ca, caKey)
 }

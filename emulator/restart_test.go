@@ -89,8 +89,8 @@ func TestIceServersAndTURN(t *testing.T) {
 		t.Fatalf("want 2 ICE servers (§13), got %d", len(servers))
 	}
 	for _, s := range servers {
-		if s.Ttl != 300 || len(s.Uris) < 2 || len(s.Uris) > 4 || !strings.HasPrefix(s.Uris[0], "turn:127.0.0.1:") ||
-			!strings.HasSuffix(s.Uris[0], "?transport=udp") || !strings.HasSuffix(s.Uris[1], "?transport=tcp") {
+		if s.Ttl != 300 || len(s.Uris) < 2 || len(s.Uris) > 4 || !strings.HasPrefix(s.Uris[0], "turn:127.0.0.") ||
+			!strings.HasSuffix(s.Uris[0], "?transport=udp") || !strings.HasSuffix(s.Uris[2], "?transport=tcp") {
 			t.Fatalf("ICE server shape: %+v", s)
 		}
 		exp, _, ok := strings.Cut(s.Username, ":")

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvsrtc/kvsrtc/emulator"
 	"github.com/kvsrtc/kvsrtc/media"
 	"github.com/kvsrtc/kvsrtc/session"
 )
@@ -80,7 +81,9 @@ func TestMediaEndToEnd(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			v := newEnv(t, "e2e")
+			// Plain-TCP TURN is off by default, as with the service
+			// (§13); this case asks for it.
+			v := newEnvWith(t, "e2e", emulator.Options{TURNPlainTCP: tt.relay == session.RelayTCP})
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			video, audio := demoSource(t, tt.video, false, false), demoSource(t, media.CodecOpus, false, false)

@@ -30,6 +30,8 @@ type emulatorOptions struct {
 	EnvFile          string
 	Verbose          bool
 	IoT              emulatorIoTFlags
+	ServicePorts     bool
+	TURNPlainTCP     bool
 
 	// ready is called once the emulator serves; tests use it.
 	ready func(*emulator.Emulator)
@@ -50,13 +52,27 @@ the data plane (GetIceServerConfig) and a STUN/TURN server, over HTTPS with
 SigV4 checked for real. Unmodified AWS SDKs work against it.
 
 Once ready it prints export lines for AWS_ENDPOINT_URL_KINESIS_VIDEO,
-AWS_REGION, the development credential and AWS_CA_BUNDLE, and writes the
-same as KEY=VALUE lines to --env-file. It stops on SIGINT or SIGTERM.`,
+AWS_REGION and AWS_DEFAULT_REGION, the development credential, AWS_CA_BUNDLE
+and AWS_KVS_CACERT_PATH (the C SDK's), and writes the same as KEY=VALUE lines
+to --env-file. It stops on SIGINT or SIGTERM.
+
+GetIceServerConfig returns two TURN servers on distinct addresses (127.0.0.1
+and 127.0.0.2), each with turn:…?transport=udp, turns:…?transport=udp and
+turns:…?transport=tcp, as the service does.
+
+--service-ports (or --listen with port 443) is the service-shaped mode, for
+clients that build the service's host names themselves (the C SDK samples,
+the JS SDK sample page): endpoints carry no port, STUN answers on UDP 443,
+and it prints the /etc/hosts line those clients need.`,
 		Example: `  kvsrtc emulator --data ~/.kvsrtc-emulator --env-file /tmp/kvs.env
   eval "$(kvsrtc emulator --listen 127.0.0.1:4443 | grep ^export)"
-  kvsrtc emulator --region cn-north-1 --clock-offset 10m`,
+  kvsrtc emulator --region cn-north-1 --clock-offset 10m
+  sudo kvsrtc emulator --service-ports --env-file /tmp/kvs.env`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.ServicePorts && !cmd.Flags().Changed("listen") {
+				opts.Listen = "" // the mode's 127.0.0.1:443
+			}
 			return runEmulator(cmd.Context(), opts)
 		},
 	}
@@ -74,6 +90,8 @@ same as KEY=VALUE lines to --env-file. It stops on SIGINT or SIGTERM.`,
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every request")
 	opts.IoT.add(cmd)
 	cmd.AddCommand(newIoTCertCmd(ios))
+	f.BoolVar(&opts.ServicePorts, "service-ports", false, "service-shaped mode for clients without an endpoint override (C SDK samples): HTTPS on 127.0.0.1:443, STUN and TURN on 443, no port in endpoints; implied by a --listen port of 443; needs root")
+	f.BoolVar(&opts.TURNPlainTCP, "turn-plain-tcp", false, "also serve and advertise plain-TCP TURN (turn:…?transport=tcp), which the service does not offer")
 	return cmd
 }
 
@@ -107,7 +125,7 @@ func runEmulator(ctx context.Context, o *emulatorOptions) error {
 	opts := emulator.Options{
 		Listen: o.Listen, DataDir: o.DataDir, Region: o.Region, Account: o.Account,
 		ClockOffset: o.ClockOffset, ShuffleEndpoints: o.ShuffleEndpoints, InsecureHTTP: o.InsecureHTTP,
-		IceTTL: o.IceTTL, Logger: logger,
+		IceTTL: o.IceTTL, Logger: logger, ServicePorts: o.ServicePorts, TURNPlainTCP: o.TURNPlainTCP,
 	}
 	iot, err := o.IoT.options()
 	if err != nil {
@@ -139,6 +157,11 @@ func runEmulator(ctx context.Context, o *emulatorOptions) error {
 	// Credentials from --credentials are, and stay out of the terminal.
 	dev := e.Credential().AccessKeyID == emulator.DevCredential.AccessKeyID && e.Credential().SecretAccessKey == emulator.DevCredential.SecretAccessKey
 	fmt.Fprintf(o.IO.Out, "# kvsrtc emulator %s (%s, account %s)\n", e.URL(), e.Region(), e.Account())
+	if h := e.HostsLine(); h != "" {
+		// Comments, so that `grep ^export` still picks the env lines.
+		fmt.Fprintf(o.IO.Out, "# service-shaped: clients without an endpoint override need this /etc/hosts line:\n# %s\n", h)
+		fmt.Fprintf(o.IO.Out, "# STUN %s (UDP); the C SDK reads AWS_DEFAULT_REGION and AWS_KVS_CACERT_PATH below\n", e.STUNURL())
+	}
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		if !dev && (k == "AWS_SECRET_ACCESS_KEY" || k == "AWS_SESSION_TOKEN") {

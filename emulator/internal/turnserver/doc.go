@@ -26,6 +26,8 @@
 //   - credentials.go: Credentials, Verify, username parsing
 //   - relay.go: the relay address generator (UDP relays on the server IP)
 //   - track.go: socket wrappers that let Close wait for pion's goroutines
+//     (and run the TLS handshake, so a failed one closes its connection)
+//   - dtls.go: the UDP listeners answer DTLS handshakes with a fatal alert
 //   - log.go: pion logging onto log/slog
 //
 // # Caveats
@@ -35,6 +37,10 @@
 // after they expire, so sessions outlive the 300 s credential lifetime as
 // they do with the real service. A wrong password is refused on every
 // request.
+//
+// TURN over DTLS ("turns:…?transport=udp") is not served: the UDP listeners
+// answer a DTLS ClientHello with a fatal alert, so clients that try it
+// (pion/ice) fail fast and use their other URIs (dtls.go).
 //
 // TCP relay allocations (RFC 6062) are refused: WebRTC clients ask for UDP
 // relays over every client transport.

@@ -45,6 +45,23 @@ type Options struct {
 	// "turns:host:port?transport=tcp"). It must carry a certificate. The
 	// config is cloned.
 	TLSConfig *tls.Config
+
+	// UDPPort, TCPPort and TLSPort are the listeners' ports; 0 lets the OS
+	// pick. The emulator's service-shaped mode asks for 443, as the
+	// service's URIs carry (spec §13).
+	UDPPort, TCPPort, TLSPort int
+
+	// DisableTCP leaves out the plain-TCP listener
+	// ("turn:host:port?transport=tcp"), which the service does not offer
+	// (spec §13) and the C SDK cannot use (it wraps every TCP TURN
+	// connection in TLS).
+	DisableTCP bool
+
+	// ExtraUDP lists more UDP listeners ("ip:port") that answer STUN
+	// binding requests and TURN like the main one, e.g. the address the
+	// STUN host name stun.kinesisvideo.<region>.<suffix> resolves to. Relays
+	// are still bound on IP.
+	ExtraUDP []string
 }
 
 // withDefaults returns a copy of o with every empty field filled. The
@@ -63,6 +80,7 @@ func (o Options) withDefaults() Options {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.Secret = append([]byte(nil), o.Secret...)
+	o.ExtraUDP = append([]string(nil), o.ExtraUDP...)
 	if o.TLSConfig != nil {
 		o.TLSConfig = o.TLSConfig.Clone()
 	}

@@ -60,6 +60,11 @@ func Start(opts Options, optFns ...func(*Options)) (*Server, error) {
 		return nil, fmt.Errorf("start turn server: ip %s is not a concrete relay address", ip)
 	}
 	ip = ip.Unmap()
+	for _, p := range []int{opts.UDPPort, opts.TCPPort, opts.TLSPort} {
+		if p < 0 || p > 65535 {
+			return nil, fmt.Errorf("start turn server: port %d: want 0 (any) to 65535", p)
+		}
+	}
 	if opts.TLSConfig != nil && len(opts.TLSConfig.Certificates) == 0 &&
 		opts.TLSConfig.GetCertificate == nil && opts.TLSConfig.GetConfigForClient == nil {
 		return nil, errors.New("start turn server: tls config has no certificate")
@@ -98,36 +103,49 @@ func (s *Server) listen(ip netip.Addr) error {
 		},
 	}
 
-	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
-	if err != nil {
-		return fmt.Errorf("listen udp: %w", err)
+	udpAddrs := []netip.AddrPort{netip.AddrPortFrom(ip, uint16(s.opts.UDPPort))} //nolint:gosec // port checked in Start
+	for _, a := range s.opts.ExtraUDP {
+		ap, err := netip.ParseAddrPort(a)
+		if err != nil {
+			return fmt.Errorf("extra udp listener %q: %w", a, err)
+		}
+		udpAddrs = append(udpAddrs, ap)
 	}
-	s.udpAddr = pc.LocalAddr().(*net.UDPAddr).AddrPort() //nolint:forcetypeassert // a UDPConn's address
-	udp, ok := newPacketConn(s.tracker, pc, true)
-	if !ok {
-		return net.ErrClosed
+	for i, a := range udpAddrs {
+		pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(a))
+		if err != nil {
+			return fmt.Errorf("listen udp: %w", err)
+		}
+		if i == 0 {
+			s.udpAddr = pc.LocalAddr().(*net.UDPAddr).AddrPort() //nolint:forcetypeassert // a UDPConn's address
+		}
+		udp, ok := newPacketConn(s.tracker, pc, true)
+		if !ok {
+			return net.ErrClosed
+		}
+		udp.refuseDTLS = true
+		cfg.PacketConnConfigs = append(cfg.PacketConnConfigs, turn.PacketConnConfig{PacketConn: udp, RelayAddressGenerator: gen})
 	}
-	cfg.PacketConnConfigs = []turn.PacketConnConfig{{PacketConn: udp, RelayAddressGenerator: gen}}
 
-	tcp, addr, err := s.listenTCP(ip)
-	if err != nil {
-		return fmt.Errorf("listen tcp: %w", err)
+	if !s.opts.DisableTCP {
+		tcp, addr, err := s.listenTCP(ip, s.opts.TCPPort, nil)
+		if err != nil {
+			return fmt.Errorf("listen tcp: %w", err)
+		}
+		s.tcpAddr = addr
+		cfg.ListenerConfigs = []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: gen}}
 	}
-	s.tcpAddr = addr
-	cfg.ListenerConfigs = []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: gen}}
 
 	if s.opts.TLSConfig != nil {
-		ln, addr, err := s.listenTCP(ip)
+		ln, addr, err := s.listenTCP(ip, s.opts.TLSPort, s.opts.TLSConfig)
 		if err != nil {
 			return fmt.Errorf("listen tls: %w", err)
 		}
 		s.tlsAddr = addr
-		cfg.ListenerConfigs = append(cfg.ListenerConfigs, turn.ListenerConfig{
-			Listener:              tls.NewListener(ln, s.opts.TLSConfig),
-			RelayAddressGenerator: gen,
-		})
+		cfg.ListenerConfigs = append(cfg.ListenerConfigs, turn.ListenerConfig{Listener: ln, RelayAddressGenerator: gen})
 	}
 
+	var err error
 	s.turn, err = turn.NewServer(cfg)
 	if err != nil {
 		return fmt.Errorf("new pion server: %w", err)
@@ -135,13 +153,26 @@ func (s *Server) listen(ip netip.Addr) error {
 	return nil
 }
 
-func (s *Server) listenTCP(ip netip.Addr) (net.Listener, netip.AddrPort, error) {
-	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+// listenTCP binds ip:port over TCP, with TLS when cfg is set.
+//
+// The tracked listener wraps the TLS listener, not the other way round: pion
+// then gets our conn, not a *tls.Conn, and skips its own handshake step,
+// which returns without closing the connection when the handshake fails
+// (pion/turn v5 server.go readListener) — every client that refused the
+// certificate left a CLOSE-WAIT socket behind (issue 11). The handshake runs
+// on the first Read instead (conn.Read, bounded by handshakeTimeout); a
+// failure is a read error, on which pion closes the connection.
+func (s *Server) listenTCP(ip netip.Addr, port int, cfg *tls.Config) (net.Listener, netip.AddrPort, error) {
+	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port)))) //nolint:gosec // port checked in Start
 	if err != nil {
 		return nil, netip.AddrPort{}, err
 	}
 	addr := ln.Addr().(*net.TCPAddr).AddrPort() //nolint:forcetypeassert // a TCPListener's address
-	tl, ok := newListener(s.tracker, ln)
+	var inner net.Listener = ln
+	if cfg != nil {
+		inner = tls.NewListener(ln, cfg)
+	}
+	tl, ok := newListener(s.tracker, inner)
 	if !ok {
 		return nil, netip.AddrPort{}, net.ErrClosed
 	}
@@ -153,7 +184,8 @@ func (s *Server) listenTCP(ip netip.Addr) (net.Listener, netip.AddrPort, error) 
 func (s *Server) UDPAddr() netip.AddrPort { return s.udpAddr }
 
 // TCPAddr is the address of the STUN/TURN TCP listener
-// ("turn:host:port?transport=tcp").
+// ("turn:host:port?transport=tcp"); the zero AddrPort when
+// Options.DisableTCP is set.
 func (s *Server) TCPAddr() netip.AddrPort { return s.tcpAddr }
 
 // TLSAddr is the address of the TURN-over-TLS listener
@@ -163,6 +195,11 @@ func (s *Server) TLSAddr() netip.AddrPort { return s.tlsAddr }
 
 // Realm is the TURN realm the server announces.
 func (s *Server) Realm() string { return s.opts.Realm }
+
+// OpenConns counts the TCP and TLS client connections the server holds
+// open now. A connection whose client went away (or refused the
+// certificate) is closed and no longer counted.
+func (s *Server) OpenConns() int { return s.tracker.openConns() }
 
 // Allocations counts successful TURN allocations since Start, over every
 // transport.

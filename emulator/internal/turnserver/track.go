@@ -2,11 +2,13 @@ package turnserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -135,10 +137,26 @@ func (t *tracker) wait(limit time.Duration) error {
 	return nil
 }
 
+// openConns counts the tracked accepted connections.
+func (t *tracker) openConns() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for c := range t.socks {
+		if _, ok := c.(*conn); ok {
+			n++
+		}
+	}
+	return n
+}
+
 // packetConn is a tracked net.PacketConn read by one loop reader.
 type packetConn struct {
 	net.PacketConn
 	t *tracker
+	// refuseDTLS answers DTLS handshakes with a fatal alert instead of
+	// passing them to pion (see dtls.go).
+	refuseDTLS bool
 
 	mu        sync.Mutex
 	reading   bool // a loop reader is counted for this socket
@@ -174,6 +192,10 @@ func (c *packetConn) ReadFrom(p []byte) (int, net.Addr, error) {
 
 	c.t.enter()
 	n, addr, err := c.PacketConn.ReadFrom(p)
+	for err == nil && c.refuseDTLS && isDTLSHandshake(p[:n]) {
+		c.refuse(addr)
+		n, addr, err = c.PacketConn.ReadFrom(p)
+	}
 	c.t.leave()
 	if err != nil {
 		c.mu.Lock()
@@ -249,19 +271,33 @@ func (l *listener) Close() error {
 	return l.closeErr
 }
 
+// handshakeTimeout bounds a TLS client's handshake, as pion's own step did.
+const handshakeTimeout = 10 * time.Second
+
 // conn is a tracked accepted connection.
 type conn struct {
 	net.Conn
 	t *tracker
 
-	closeOnce sync.Once
-	closeErr  error
+	handshaken atomic.Bool // for a *tls.Conn: the handshake succeeded
+	closeOnce  sync.Once
+	closeErr   error
 }
 
-// Read implements net.Conn.
+// Read implements net.Conn. On a TLS connection the first Read completes
+// the handshake first, within handshakeTimeout; its error is the read's.
 func (c *conn) Read(p []byte) (int, error) {
 	c.t.enter()
 	defer c.t.leave()
+	if tc, ok := c.Conn.(*tls.Conn); ok && !c.handshaken.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			return 0, fmt.Errorf("tls handshake: %w", err)
+		}
+		c.handshaken.Store(true)
+	}
 	return c.Conn.Read(p)
 }
 
