@@ -1,6 +1,8 @@
 package session
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -195,4 +197,50 @@ func viewerAPIOptions(o Options) *Options {
 		}
 	}
 	return &o
+}
+
+// ErrNoCommonCodec reports a master that sends no video (or audio) for any
+// codec the viewer offered, when the viewer waits for video frames.
+var ErrNoCommonCodec = errors.New("no codec in common with the master")
+
+// checkAnswer warns about media the viewer offered to receive that the
+// answer does not send (the master had no codec in common: its m-line is
+// rejected or inactive), and fails when the viewer waits for video frames
+// that can then never come (ViewerOptions.VideoFrames).
+func (v *Viewer) checkAnswer(offer *webrtc.SessionDescription, answer string) error {
+	if offer == nil {
+		return nil
+	}
+	sends := map[string]bool{}
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(answer); err != nil {
+		return nil // pion's SetRemoteDescription says what is wrong with it
+	}
+	for _, md := range d.MediaDescriptions {
+		if md.MediaName.Port.Value == 0 {
+			continue
+		}
+		for _, a := range md.Attributes {
+			if a.Key == "sendonly" || a.Key == "sendrecv" {
+				sends[md.MediaName.Media] = true
+			}
+		}
+	}
+	for _, kind := range []string{"video", "audio"} {
+		offered := mediaCodecs(offer.SDP, kind)
+		if len(offered) == 0 || sends[kind] {
+			continue
+		}
+		var names []string
+		for _, c := range offered {
+			if n := strings.ToUpper(c.Name); c.codec() != media.CodecUnknown && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+		v.opts.Logger.Warn("the master sends no "+kind+": no codec in common", "offered", strings.Join(names, ", "))
+		if kind == "video" && v.opts.VideoFrames > 0 {
+			return fmt.Errorf("%w: the master sends no video for the codecs offered (%s)", ErrNoCommonCodec, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }

@@ -179,6 +179,10 @@ type PeerEvent struct {
 	Joined   bool // false: left
 	Timeline *Timeline
 	Err      error // why it left, if it failed
+	// Mismatches, when joining, is the media the viewer asked for that is
+	// not sent to it: no format it offered carries the source (the answer
+	// names that media inactive).
+	Mismatches []CodecMismatch
 }
 
 // ViewerOptions configure a Viewer.

@@ -6,28 +6,12 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
-	"github.com/pion/webrtc/v4"
 
 	"github.com/kvsrtc/kvsrtc/media"
 )
 
 // mtu is the RTP payload size: small enough for TURN over any path.
 const mtu = 1200
-
-// capability is the codec a master's track offers.
-func capability(c media.Codec) webrtc.RTPCodecCapability {
-	switch c {
-	case media.CodecH264:
-		return webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
-	case media.CodecVP8:
-		return webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
-	case media.CodecOpus:
-		return webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
-			SDPFmtpLine: "minptime=10;useinbandfec=1"}
-	}
-	return webrtc.RTPCodecCapability{}
-}
 
 func clockRate(c media.Codec) uint32 {
 	if c == media.CodecOpus {

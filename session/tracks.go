@@ -12,18 +12,9 @@ import (
 // constrained baseline 3.1, what the KVS samples send.
 const defaultProfileLevelID = "42e01f"
 
-// capability is the codec a master's track for src offers. An H.264 fmtp
-// follows MasterOptions.H264ProfileLevelID, else the SPS of the source's
-// cached keyframe.
-func (m *Master) capability(src *media.Source) webrtc.RTPCodecCapability {
-	c := capability(src.Codec())
-	if src.Codec() != media.CodecH264 {
-		return c
-	}
-	c.SDPFmtpLine = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + m.profileLevelID(src)
-	return c
-}
-
+// profileLevelID is the profile-level-id of an H.264 source's stream:
+// MasterOptions.H264ProfileLevelID, else the SPS of the source's cached
+// keyframe, else defaultProfileLevelID.
 func (m *Master) profileLevelID(src *media.Source) string {
 	if m.opts.H264ProfileLevelID != "" {
 		return m.opts.H264ProfileLevelID

@@ -245,6 +245,9 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 				if err != nil {
 					return v.result(fmt.Errorf("answer: %w", err))
 				}
+				if err := v.checkAnswer(p.pc.LocalDescription(), sd.SDP); err != nil {
+					return v.result(err)
+				}
 				if err := v.startRecording(sd.SDP); err != nil {
 					return v.result(err)
 				}

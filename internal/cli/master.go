@@ -313,6 +313,10 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 			}
 			if ev.Joined {
 				fmt.Fprintf(ios.ErrOut, "viewer %s joined\n", ev.ClientID)
+				for _, mm := range ev.Mismatches {
+					fmt.Fprintf(ios.ErrOut, "viewer %s gets no %s: no codec it offered carries the source (%s); it offered %s\n",
+						ev.ClientID, mm.Kind, mm.Source, strings.Join(mm.Offered, ", "))
+				}
 				return
 			}
 			fmt.Fprintf(ios.ErrOut, "viewer %s left", ev.ClientID)
