@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/kvsrtc/kvsrtc/channel"
 	"github.com/kvsrtc/kvsrtc/media"
 	"github.com/kvsrtc/kvsrtc/wire"
 )
@@ -200,7 +201,7 @@ func inactivate(pc *webrtc.PeerConnection, mismatches []CodecMismatch) error {
 // handlePeer sets the viewer's event and data-channel handling and hands
 // its PeerConnection to the caller's hook.
 func (m *Master) handlePeer(mp *masterPeer) {
-	mp.watch(mp.id, m.opts.Events, nil)
+	mp.watch(channel.RoleMaster, &m.opts.Options, mp.id, nil)
 	mp.pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		mp.dcMu.Lock()
 		mp.dc = dc

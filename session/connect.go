@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -104,7 +103,7 @@ func connect(ctx context.Context, o *Options, role channel.Role, clientID string
 	d := <-dc
 	switch {
 	case d.err != nil:
-		return nil, fmt.Errorf("connect to signaling: %w", d.err)
+		return nil, d.err // a *signaling.DialError: channel, role and hint
 	case iceErr != nil:
 		d.c.Close()
 		return nil, iceErr

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/kvsrtc/kvsrtc/channel"
 	"github.com/kvsrtc/kvsrtc/signaling"
 )
 
@@ -92,12 +93,14 @@ func handleDataChannel(o *Options, clientID, from string, dc *webrtc.DataChannel
 	})
 }
 
-// watch reports the peer's state changes to ev as clientID's, and calls
-// onConnected (if set) when the connection is up.
-func (p *peer) watch(clientID string, ev Events, onConnected func()) {
+// watch reports the peer's state changes to o's events as clientID's, and
+// calls onConnected (if set) when the connection is up; role and o's
+// channel name its errors.
+func (p *peer) watch(role channel.Role, o *Options, clientID string, onConnected func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.id, p.ev, p.onConnected = clientID, ev, onConnected
+	p.role, p.channel = role, o.ChannelARN.Name
+	p.id, p.ev, p.onConnected = clientID, o.Events, onConnected
 }
 
 func (p *peer) events() (string, Events, func()) {

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/kvsrtc/kvsrtc/channel"
 	"github.com/kvsrtc/kvsrtc/resolve"
 	"github.com/kvsrtc/kvsrtc/wire"
 )
@@ -63,9 +64,12 @@ type peer struct {
 	remoteAt    time.Time
 	iceAt       time.Time
 	pending     []webrtc.ICECandidateInit
-	id          string // for events
+	id          string // for events and errors
+	role        channel.Role
+	channel     string
 	ev          Events
 	onConnected func()
+	iceState    webrtc.ICEConnectionState
 
 	connected chan struct{} // closed when DTLS is up
 	ended     chan struct{} // closed when the connection failed or closed
@@ -96,6 +100,9 @@ func newPeer(api *webrtc.API, cfg webrtc.Configuration, tl *Timeline, log *slog.
 		})
 	}
 	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		p.mu.Lock()
+		p.iceState = s
+		p.mu.Unlock()
 		if id, ev, _ := p.events(); ev.OnICEConnectionStateChange != nil {
 			ev.OnICEConnectionStateChange(id, s)
 		}
@@ -124,7 +131,7 @@ func newPeer(api *webrtc.API, cfg webrtc.Configuration, tl *Timeline, log *slog.
 				onConnected()
 			}
 		case webrtc.PeerConnectionStateFailed:
-			p.end(ErrPeerFailed)
+			p.end(p.failure())
 		case webrtc.PeerConnectionStateClosed:
 			p.end(nil)
 		}

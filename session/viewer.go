@@ -23,7 +23,7 @@ var ErrMasterLeft = errors.New("the master closed the connection")
 
 // ErrNoAnswer reports an offer the master never answered: no master is
 // connected, or the service dropped the answer (a master over its 5 SDP
-// messages a second).
+// messages a second). It comes inside a *PeerError of PhaseAnswer.
 var ErrNoAnswer = errors.New("no answer from the master")
 
 // Viewer connects to a channel's master, receives its audio and video,
@@ -126,7 +126,7 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		p.watch(v.opts.ClientID, v.opts.Events, v.ready.fire)
+		p.watch(channel.RoleViewer, &v.opts.Options, v.opts.ClientID, v.ready.fire)
 		v.mu.Lock()
 		v.p = p
 		v.mu.Unlock()
@@ -223,7 +223,7 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 			return v.result(ctx.Err())
 		case <-noAnswer.C:
 			if !answered {
-				return v.result(fmt.Errorf("%w: no answer within %v", ErrNoAnswer, v.opts.AnswerTimeout))
+				return v.result(v.noAnswer())
 			}
 		case <-v.stop:
 			return nil

@@ -81,7 +81,7 @@ func Dial(ctx context.Context, opts Options, optFns ...func(*Options)) (*Client,
 		c.cancel()
 		close(c.messages)
 		c.setState(StateClosed, err)
-		return nil, fmt.Errorf("dial signaling: %w", err)
+		return nil, &DialError{ChannelARN: o.ChannelARN, Role: o.Role, ClientID: o.ClientID, Hint: dialHint(err, o.Role), Err: err}
 	}
 	c.attach(conn)
 	c.setState(StateConnected, nil)

@@ -52,7 +52,7 @@ func (c *Client) connect(ctx context.Context) (*websocket.Conn, RefreshReason, e
 			}
 			return nil, reason, he
 		}
-		return nil, RefreshEndpoint, fmt.Errorf("open signaling websocket: %w", scrubDialError(err))
+		return nil, RefreshEndpoint, scrubDialError(err)
 	}
 	conn.SetReadLimit(readLimit)
 	c.stats.connectTime.Store(int64(time.Since(start)))

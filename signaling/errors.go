@@ -1,11 +1,15 @@
 package signaling
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
+	"github.com/kvsrtc/kvsrtc/channel"
 	"github.com/kvsrtc/kvsrtc/wire"
 )
 
@@ -74,3 +78,60 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// DialError is Dial's error: which channel and role could not connect, the
+// cause (a *HandshakeError when the service refused, else the network or
+// TLS error, with the presigned URL redacted) and, where the fix is known,
+// a hint.
+type DialError struct {
+	// ChannelARN and Role are what Dial was asked for; ClientID is the
+	// viewer's client id.
+	ChannelARN string
+	Role       channel.Role
+	ClientID   string
+	// Hint says what to change, or is empty.
+	Hint string
+	// Err is the cause.
+	Err error
+}
+
+func (e *DialError) Error() string {
+	name := e.ChannelARN
+	if a, err := channel.ParseARN(e.ChannelARN); err == nil {
+		name = a.Name
+	}
+	who := strings.ToLower(e.Role.String())
+	if e.ClientID != "" {
+		who += " " + e.ClientID
+	}
+	s := fmt.Sprintf("signaling: connect to channel %s as %s: %v", name, who, e.Err)
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *DialError) Unwrap() error { return e.Err }
+
+// dialHint says what fixes err, where that is known.
+func dialHint(err error, role channel.Role) string {
+	var ua x509.UnknownAuthorityError
+	var cv *tls.CertificateVerificationError
+	var he *HandshakeError
+	switch {
+	case errors.As(err, &ua) || errors.As(err, &cv):
+		return "the endpoint's TLS certificate is not trusted: give Options.HTTPClient a TLS config with its CA (the CLI: --ca-bundle or AWS_CA_BUNDLE)"
+	case errors.As(err, &he) && he.StatusCode == http.StatusForbidden:
+		action := "kinesisvideo:ConnectAsViewer"
+		if role == channel.RoleMaster {
+			action = "kinesisvideo:ConnectAsMaster"
+		}
+		return "check the credentials and the clock, and that the IAM policy allows " + action + " on the channel"
+	case errors.As(err, &he) && he.StatusCode == http.StatusNotFound:
+		return "check the channel ARN and region; the endpoint may be stale"
+	case errors.As(err, &he) && he.ErrorType == "ClientLimitExceededException":
+		return "the channel takes a few connections a second and 10 viewers; try again later"
+	}
+	return ""
+}
