@@ -195,6 +195,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
+	o.Storage = o.Storage.withDefaults()
 	if len(o.Credentials) == 0 {
 		o.Credentials = []Credential{DevCredential}
 	}
@@ -332,6 +333,7 @@ func (e *Emulator) Close() error {
 
 func (e *Emulator) cleanup() error {
 	var errs []error
+	e.storage.shutdown() // storage sessions first: they send over the relay
 	if e.relay != nil {
 		e.relay.shutdown() // GO_AWAY, then 1001 to every WSS client
 	}

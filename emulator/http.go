@@ -112,6 +112,9 @@ func (e *Emulator) serveOperation(r *http.Request, rt *route) *apiError {
 		return aerr
 	}
 	data, err := json.Marshal(out)
+	if _, ok := out.(noContent); ok {
+		data = nil // no output shape: 200 with an empty body
+	}
 	if err != nil {
 		return &apiError{Status: 500, Code: "InternalFailure", Message: "could not encode the response", Lower: true}
 	}
@@ -185,6 +188,9 @@ func (e *Emulator) route(r *http.Request) (*route, string) {
 	p := r.URL.Path
 	if op, ok := controlOps[strings.TrimPrefix(p, "/")]; ok {
 		return &route{name: op.name, run: op.run}, docControlPlane
+	}
+	if rt, ok := storageRoute(p); ok { // WEBRTC endpoint /w-<id> (storage.go)
+		return rt, docStorage
 	}
 	// Resource endpoints: /r-<id>/v1/... (HTTPS data plane), §2.2.
 	if rest, ok := strings.CutPrefix(p, "/"); ok {

@@ -4,4 +4,5 @@ package emulator
 // media storage points at and the storage sessions recording into them.
 type ingest struct {
 	streams *streamStore
+	storage storageService
 }

@@ -69,6 +69,8 @@ type Options struct {
 	// call the Emulator, e.g. a fault method). Close delivers the events
 	// left before it returns.
 	OnConnection func(ConnectionEvent)
+	// Storage configures WebRTC ingestion (JoinStorageSession, storage.go).
+	Storage StorageOptions
 	// Logger receives the emulator's logs. Nil discards them.
 	Logger *slog.Logger
 	// IoT, if set, also serves the AWS IoT credentials provider (mutual

@@ -179,6 +179,9 @@ func (p *peer) handle(data []byte) {
 			fmt.Sprintf("messagePayload is %d bytes; the limit is %d", len(m.MessagePayload), p.r.e.opts.Limits.MaxPayload))
 		return
 	}
+	if p.toStorage(m) { // a storage session's answer or candidate (storage.go, §6)
+		return
+	}
 	if p.role == "VIEWER" {
 		// §4.4: a viewer talks only to the master; its recipient is ignored.
 		if p.allow(m) {

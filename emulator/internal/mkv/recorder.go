@@ -67,7 +67,9 @@ func (r *Recorder) WriteVideo(t time.Time, au []byte) error {
 	if r.err != nil {
 		return r.err
 	}
-	if key && (r.cur == nil || t.Sub(r.cur.start) >= r.opts.FragmentDuration) {
+	// A keyframe a little early (jitter, a GOP a frame short) still ends
+	// the fragment: 90% of its duration is enough.
+	if key && (r.cur == nil || t.Sub(r.cur.start) >= r.opts.FragmentDuration*9/10) {
 		if err := r.finishLocked(); err != nil {
 			return err
 		}
