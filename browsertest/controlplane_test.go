@@ -98,8 +98,10 @@ func TestControlPlane(t *testing.T) {
 			t.Errorf("ICE server %d: ttl %d, username %q, %d uris: want ttl 300, <expiry>:<id>, a password, 1-4 uris", i, s.Ttl, s.Username, len(s.Uris))
 		}
 		for _, u := range s.Uris {
-			if !strings.HasPrefix(u, "turn:127.0.0.1:") && !strings.HasPrefix(u, "turns:127.0.0.1:") {
-				t.Errorf("ICE server %d uri %q: want turn(s):127.0.0.1:…", i, u)
+			// Two distinct TURN servers, as the service returns (§13): the
+			// emulator's are on 127.0.0.1 and 127.0.0.2.
+			if !regexp.MustCompile(`^turns?:127\.0\.0\.[12]:\d+\?transport=(udp|tcp)$`).MatchString(u) {
+				t.Errorf("ICE server %d uri %q: want turn(s):127.0.0.1|2:port?transport=udp|tcp", i, u)
 			}
 		}
 	}

@@ -83,7 +83,9 @@ func TestEmulatorCommand(t *testing.T) {
 	envFile := filepath.Join(dir, "kvs.env")
 	cmd, out := startEmulatorProcess(t, filepath.Join(dir, "data"), envFile, "--region", "cn-north-1")
 	rest := ""
-	for strings.Count(rest, "export ") < 5 { // the dev credential has no session token
+	// Read until AWS_CA_BUNDLE, the last of the SDKs' lines (the dev
+	// credential has no session token; the C SDK's lines follow it).
+	for !strings.Contains(rest, "export AWS_CA_BUNDLE=") {
 		line, err := out.ReadString('\n')
 		rest += line
 		if err != nil {
