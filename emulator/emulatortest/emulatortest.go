@@ -15,7 +15,7 @@ import (
 // Start starts an emulator with opts and stops it when the test ends.
 func Start(t testing.TB, opts emulator.Options) *emulator.Emulator {
 	t.Helper()
-	if opts.Listen == "" {
+	if opts.Listen == "" && !opts.ServicePorts {
 		opts.Listen = "127.0.0.1:0"
 	}
 	e, err := emulator.Start(context.Background(), opts)
