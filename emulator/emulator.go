@@ -188,6 +188,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.TURNAddress2 == "" {
 		o.TURNAddress2 = nextLoopback(o.TURNAddress)
 	}
+	if err := turnserver.CheckBlock(o.BlockTURN); err != nil {
+		return o, err
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -61,6 +61,10 @@ type Options struct {
 	// line clients need. A Listen address with port 443 turns it on.
 	// Binding port 443 needs root (or CAP_NET_BIND_SERVICE).
 	ServicePorts bool
+	// BlockTURN names TURN transports ("udp", "tcp", "tls") that do not
+	// answer, as behind a firewall; the URIs are still listed, so clients'
+	// fallback to another transport can be tested.
+	BlockTURN []string
 	// Limits are the signaling service's quotas (spec §7, §4.7). Zero
 	// fields take the service's values.
 	Limits Limits

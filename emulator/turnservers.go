@@ -87,7 +87,7 @@ func (e *Emulator) startTURN(secret []byte) error {
 			IP: l.ip.String(), Secret: secret, Now: e.now,
 			Logger:  e.log.With("component", "turn", "server", i+1),
 			UDPPort: l.udpPort, TLSPort: l.tlsPort, ExtraUDP: l.extraUDP,
-			DisableTCP: !e.opts.TURNPlainTCP,
+			DisableTCP: !e.opts.TURNPlainTCP, Block: e.opts.BlockTURN,
 		}
 		if !e.opts.InsecureHTTP {
 			o.TLSConfig = &tls.Config{Certificates: []tls.Certificate{e.pki.cert}, MinVersion: tls.VersionTLS12}

@@ -22,7 +22,9 @@ var allowed = map[string][]string{
 	// sessiontest wires a session to an emulator for tests: client → emulator
 	// is fine, the other way round is not.
 	"session/sessiontest": {"session", "signaling", "resolve", "creds", "channel", "wire", "media", "emulator"},
-	"web":                 {"session", "signaling", "resolve", "creds", "channel", "wire", "media"},
+	"waterfall":           {},
+	"web":                 {"session", "signaling", "resolve", "creds", "channel", "wire", "media", "waterfall"},
+	"doctor":              {"session", "signaling", "resolve", "creds", "channel", "wire", "media", "waterfall"},
 	// Test-only helpers and the CLI may use everything below them.
 	"internal/jsrun":    {},
 	"internal/archtest": {},
@@ -78,7 +80,7 @@ func TestImportGraph(t *testing.T) {
 }
 
 func TestRulesRefuseWrongArrows(t *testing.T) {
-	refused := [][2]string{{"emulator", "signaling"}, {"emulator", "resolve"}, {"wire", "channel"}, {"creds", "resolve"}, {"signaling", "session"}, {"resolve", "internal/cli"}}
+	refused := [][2]string{{"emulator", "signaling"}, {"emulator", "resolve"}, {"wire", "channel"}, {"creds", "resolve"}, {"signaling", "session"}, {"resolve", "internal/cli"}, {"waterfall", "session"}, {"doctor", "internal/cli"}}
 	for _, arrow := range refused {
 		_, allow, _ := rule(arrow[0])
 		for _, a := range allow {

@@ -35,6 +35,7 @@ type demoOptions struct {
 	Bench   int
 	Dir     string
 	Codec   string
+	Report  string
 }
 
 func init() {
@@ -72,6 +73,9 @@ and 90th percentile time to first frame.`,
 			if opts.Bench < 0 {
 				return usageErrorf("--bench must not be negative")
 			}
+			if err := checkReportPath(opts.Report); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -87,6 +91,7 @@ and 90th percentile time to first frame.`,
 	f.IntVar(&opts.Bench, "bench", 0, "measure time to first video frame over N cold and N warm viewers")
 	f.StringVar(&opts.Dir, "dir", "", "write the recordings here (default: a new temporary directory)")
 	f.StringVar(&opts.Codec, "codec", "h264", "video codec of the clip: h264 or vp8")
+	addReportFlag(cmd, &opts.Report)
 	return cmd
 }
 
@@ -242,6 +247,15 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 		runErr = err
 	}
 	out.Master = masterJSON{ChannelARN: d.arn.String(), Timeline: m.Timeline(), Viewers: m.Peers(), Stats: m.Stats()}
+	if opts.Report != "" {
+		tls := []namedTimeline{{"master", out.Master.Timeline}}
+		for _, v := range out.Viewers {
+			tls = append(tls, namedTimeline{v.ClientID, v.Timeline})
+		}
+		if err := writeReport(opts.Report, timelineChart("kvsrtc demo: "+d.arn.String(), tls...).WriteSVG); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
 	if opts.JSON {
 		if err := writeJSON(ios.Out, out); err != nil && runErr == nil {
 			runErr = err

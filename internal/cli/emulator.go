@@ -32,6 +32,7 @@ type emulatorOptions struct {
 	IoT              emulatorIoTFlags
 	ServicePorts     bool
 	TURNPlainTCP     bool
+	BlockTURN        []string
 
 	// ready is called once the emulator serves; tests use it.
 	ready func(*emulator.Emulator)
@@ -73,6 +74,11 @@ and it prints the /etc/hosts line those clients need.`,
 			if opts.ServicePorts && !cmd.Flags().Changed("listen") {
 				opts.Listen = "" // the mode's 127.0.0.1:443
 			}
+			for _, b := range opts.BlockTURN {
+				if b != "udp" && b != "tcp" && b != "tls" {
+					return usageErrorf("--block-turn %q: want udp, tcp or tls", b)
+				}
+			}
 			return runEmulator(cmd.Context(), opts)
 		},
 	}
@@ -92,6 +98,7 @@ and it prints the /etc/hosts line those clients need.`,
 	cmd.AddCommand(newIoTCertCmd(ios))
 	f.BoolVar(&opts.ServicePorts, "service-ports", false, "service-shaped mode for clients without an endpoint override (C SDK samples): HTTPS on 127.0.0.1:443, STUN and TURN on 443, no port in endpoints; implied by a --listen port of 443; needs root")
 	f.BoolVar(&opts.TURNPlainTCP, "turn-plain-tcp", false, "also serve and advertise plain-TCP TURN (turn:…?transport=tcp), which the service does not offer")
+	f.StringSliceVar(&opts.BlockTURN, "block-turn", nil, "TURN transports that do not answer, as behind a firewall: udp, tcp, tls (comma-separated); the URIs are still listed")
 	return cmd
 }
 
@@ -125,7 +132,7 @@ func runEmulator(ctx context.Context, o *emulatorOptions) error {
 	opts := emulator.Options{
 		Listen: o.Listen, DataDir: o.DataDir, Region: o.Region, Account: o.Account,
 		ClockOffset: o.ClockOffset, ShuffleEndpoints: o.ShuffleEndpoints, InsecureHTTP: o.InsecureHTTP,
-		IceTTL: o.IceTTL, Logger: logger, ServicePorts: o.ServicePorts, TURNPlainTCP: o.TURNPlainTCP,
+		IceTTL: o.IceTTL, Logger: logger, ServicePorts: o.ServicePorts, TURNPlainTCP: o.TURNPlainTCP, BlockTURN: o.BlockTURN,
 	}
 	iot, err := o.IoT.options()
 	if err != nil {

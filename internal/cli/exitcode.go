@@ -20,6 +20,22 @@ const (
 	ExitCanceled = 130
 )
 
+// Exit codes of `kvsrtc doctor`: the step of the first failing check
+// (README "kvsrtc doctor"). Usage errors still exit 2.
+const (
+	ExitDoctorCredentials = 10 // credentials missing, expired or refused
+	ExitDoctorClock       = 11 // the local clock is 5 min or more off the service's
+	ExitDoctorARN         = 12 // bad channel ARN (e.g. wrong partition), name or region
+	ExitDoctorDescribe    = 13 // DescribeSignalingChannel failed
+	ExitDoctorEndpoint    = 14 // GetSignalingChannelEndpoint failed
+	ExitDoctorICEConfig   = 15 // GetIceServerConfig failed
+	ExitDoctorConnect     = 16 // the WSS upgrade was refused (e.g. no ConnectAsViewer)
+	ExitDoctorSTUN        = 17 // no STUN binding
+	ExitDoctorTURN        = 18 // a TURN allocation failed
+	ExitDoctorPeer        = 19 // no master answered (viewer) / no viewer joined (master)
+	ExitDoctorMedia       = 20 // no first frame
+)
+
 // UsageError is a mistake in how the command was called; it exits 2.
 type UsageError struct{ Err error }
 

@@ -25,6 +25,7 @@ type viewerOptions struct {
 	ClientID string
 	Record   string
 	Send     []string
+	Report   string
 }
 
 func init() {
@@ -58,6 +59,9 @@ servers, WSS, offer, answer, ICE, DTLS, first frames) is printed at the end.`,
 			if err := channel.ValidClientID(opts.ClientID); err != nil {
 				return &UsageError{Err: err}
 			}
+			if err := checkReportPath(opts.Report); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -71,6 +75,7 @@ servers, WSS, offer, answer, ICE, DTLS, first frames) is printed at the end.`,
 	f.StringVar(&opts.ClientID, "client-id", "", "the viewer's client id (default: random)")
 	f.StringVar(&opts.Record, "record", "", "record to this file (.mkv for H.264, .webm for VP8)")
 	f.StringArrayVar(&opts.Send, "send", nil, "send this message on the data channel once it opens (repeatable)")
+	addReportFlag(cmd, &opts.Report)
 	return cmd
 }
 
@@ -129,6 +134,12 @@ func runViewer(ctx context.Context, opts *viewerOptions) error {
 	}
 	if rec != nil {
 		if err := rec.Close(); err != nil && res == nil {
+			res = err
+		}
+	}
+	if opts.Report != "" {
+		chart := timelineChart("kvsrtc viewer "+opts.ClientID+": "+arn.String(), namedTimeline{tl: v.Timeline()})
+		if err := writeReport(opts.Report, chart.WriteSVG); err != nil && res == nil {
 			res = err
 		}
 	}

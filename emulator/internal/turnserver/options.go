@@ -62,6 +62,11 @@ type Options struct {
 	// STUN host name stun.kinesisvideo.<region>.<suffix> resolves to. Relays
 	// are still bound on IP.
 	ExtraUDP []string
+	// Block names transports ("udp", "tcp", "tls") on which TURN does not
+	// answer, to test clients against a firewall: on UDP every packet but
+	// STUN Binding requests is dropped; TCP and TLS connections are closed
+	// on accept. The URIs are still listed.
+	Block []string
 }
 
 // withDefaults returns a copy of o with every empty field filled. The
@@ -81,6 +86,7 @@ func (o Options) withDefaults() Options {
 	}
 	o.Secret = append([]byte(nil), o.Secret...)
 	o.ExtraUDP = append([]string(nil), o.ExtraUDP...)
+	o.Block = append([]string(nil), o.Block...)
 	if o.TLSConfig != nil {
 		o.TLSConfig = o.TLSConfig.Clone()
 	}

@@ -124,7 +124,11 @@ func (s *Server) listen(ip netip.Addr) error {
 			return net.ErrClosed
 		}
 		udp.refuseDTLS = true
-		cfg.PacketConnConfigs = append(cfg.PacketConnConfigs, turn.PacketConnConfig{PacketConn: udp, RelayAddressGenerator: gen})
+		var upc net.PacketConn = udp
+		if blocked(s.opts.Block, BlockUDP) {
+			upc = udpBlocker{udp}
+		}
+		cfg.PacketConnConfigs = append(cfg.PacketConnConfigs, turn.PacketConnConfig{PacketConn: upc, RelayAddressGenerator: gen})
 	}
 
 	if !s.opts.DisableTCP {
@@ -133,6 +137,9 @@ func (s *Server) listen(ip netip.Addr) error {
 			return fmt.Errorf("listen tcp: %w", err)
 		}
 		s.tcpAddr = addr
+		if blocked(s.opts.Block, BlockTCP) {
+			tcp = tcpBlocker{tcp}
+		}
 		cfg.ListenerConfigs = []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: gen}}
 	}
 
@@ -142,6 +149,9 @@ func (s *Server) listen(ip netip.Addr) error {
 			return fmt.Errorf("listen tls: %w", err)
 		}
 		s.tlsAddr = addr
+		if blocked(s.opts.Block, BlockTLS) {
+			ln = tcpBlocker{ln}
+		}
 		cfg.ListenerConfigs = append(cfg.ListenerConfigs, turn.ListenerConfig{Listener: ln, RelayAddressGenerator: gen})
 	}
 
