@@ -75,6 +75,7 @@ type peer struct {
 	ended     chan struct{} // closed when the connection failed or closed
 	endErr    error
 	cands     chan webrtc.ICECandidateInit
+	late      []webrtc.ICECandidateInit // local candidates left out of a complete SDP, to trickle
 	once      sync.Once
 	endOnce   sync.Once
 }
@@ -194,7 +195,10 @@ func (p *peer) addCandidate(c wire.ICECandidateInit) error {
 }
 
 // localDescription sets sd as the local description and, without trickle,
-// waits for gathering to end so the SDP carries every candidate.
+// waits for gathering to end so the SDP carries every candidate, less the
+// redundant ones (fitComplete). If that SDP is still over the signaling
+// payload limit it goes without candidates, and sendCandidates trickles
+// them, with a warning.
 func (p *peer) localDescription(ctx context.Context, sd webrtc.SessionDescription, trickle bool) (wire.SessionDescription, error) {
 	var gathered <-chan struct{}
 	if !trickle {
@@ -211,7 +215,19 @@ func (p *peer) localDescription(ctx context.Context, sd webrtc.SessionDescriptio
 		}
 	}
 	ld := p.pc.LocalDescription()
-	return wire.SessionDescription{Type: ld.Type.String(), SDP: ld.SDP}, nil
+	out := wire.SessionDescription{Type: ld.Type.String(), SDP: ld.SDP}
+	if trickle {
+		return out, nil
+	}
+	out, late, size := fitComplete(out)
+	if len(late) > 0 {
+		p.log.Warn("complete SDP over the signaling payload limit: sending it without candidates and trickling them",
+			"bytes", size, "limit", wire.MaxPayloadBytes, "candidates", len(late))
+		p.mu.Lock()
+		p.late = late
+		p.mu.Unlock()
+	}
+	return out, nil
 }
 
 // sendCandidates sends local candidates once after is closed, until ctx
@@ -221,6 +237,16 @@ func (p *peer) sendCandidates(ctx context.Context, after <-chan struct{}, send f
 	case <-after:
 	case <-ctx.Done():
 		return
+	}
+	p.mu.Lock()
+	late := p.late
+	p.late = nil
+	p.mu.Unlock()
+	for _, c := range late {
+		w := wire.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex}
+		if err := send(ctx, w); err != nil {
+			p.log.Debug("send ICE candidate", "err", err)
+		}
 	}
 	for {
 		select {
