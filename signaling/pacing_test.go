@@ -2,6 +2,7 @@ package signaling_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -58,5 +59,37 @@ func TestSendPacingKeepsWithinQuotas(t *testing.T) {
 				t.Fatalf("%d of 30 delivered, %d refused; want %d delivered", got, refused, tt.want)
 			}
 		})
+	}
+}
+
+// TestSendAfterCloseSkipsTheQuota: a Send waiting for the rate quota ends
+// with ErrClosed when the Client closes, and a Send after Close returns
+// ErrClosed at once, not after the quota's wait.
+func TestSendAfterCloseSkipsTheQuota(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e := emulatortest.Start(t, emulator.Options{})
+	et := newEmuTarget(t, e)
+	arn := et.createChannel(t, ctx, "closing", 0)
+	et.dialGo(t, ctx, arn, channel.RoleMaster, "")
+	// One SDP message every 100 s: the second send waits for the quota.
+	viewer := et.dialGo(t, ctx, arn, channel.RoleViewer, "v1", func(o *signaling.Options) { o.SendRates.SDPPerSecond = 0.01 })
+	sd := wire.SessionDescription{Type: "offer", SDP: "v=0\r\n"}
+	if _, err := viewer.SendOffer(ctx, "", sd); err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan error, 1)
+	go func() { _, err := viewer.SendOffer(ctx, "", sd); waiting <- err }()
+	viewer.Close()
+	select {
+	case err := <-waiting:
+		if !errors.Is(err, signaling.ErrClosed) {
+			t.Errorf("send waiting for the quota: %v, want ErrClosed", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("a send waiting for the quota outlived Close")
+	}
+	if _, err := viewer.SendOffer(ctx, "", sd); !errors.Is(err, signaling.ErrClosed) {
+		t.Errorf("send after Close: %v, want ErrClosed", err)
 	}
 }

@@ -94,12 +94,25 @@ func (c *Client) Send(ctx context.Context, m wire.ClientMessage) error {
 	}
 	// Stay within the service's quotas rather than have it drop the
 	// message (§7); the wait is bounded by ctx.
+	// Close is checked first, and ends the wait: a closed Client does not
+	// hold its callers for the quota.
+	if c.ctx.Err() != nil {
+		return fmt.Errorf("send %s: %w", m.Action, ErrClosed)
+	}
 	lim := c.sdpRate
 	if m.Action == wire.ActionICECandidate {
 		lim = c.iceRate
 	}
 	if lim != nil {
-		if err := lim.Wait(ctx); err != nil {
+		lctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(c.ctx, cancel)
+		err := lim.Wait(lctx)
+		stop()
+		cancel()
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return fmt.Errorf("send %s: %w", m.Action, ErrClosed)
+			}
 			return fmt.Errorf("send %s: wait for the service's rate quota: %w", m.Action, err)
 		}
 	}
