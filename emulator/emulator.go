@@ -75,7 +75,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	ok := false
 	defer func() {
 		if !ok {
-			e.cleanup()
+			e.cleanup(nil)
 		}
 	}()
 	dir := o.DataDir
@@ -324,27 +324,63 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 // now is the emulator's clock, shifted by Options.ClockOffset.
 func (e *Emulator) now() time.Time { return e.opts.Clock().Add(e.opts.ClockOffset) }
 
-// Close stops the emulator at once and waits for its goroutines. It is
-// idempotent.
-func (e *Emulator) Close() error {
+// closeTimeout bounds Close: GO_AWAY, the frames still queued and the 1001
+// close handshakes of every WSS client fit in it, or are cut.
+const closeTimeout = time.Second
+
+// Close stops the emulator within one short deadline (1 s: WSS clients get
+// GO_AWAY and a 1001 close if they answer in time, else are cut) and waits
+// for its goroutines. It is idempotent; later calls, and Shutdown, return
+// the first call's result.
+func (e *Emulator) Close() error { return e.stop(nil) }
+
+// Shutdown stops the emulator gracefully within ctx: REST requests under
+// way finish, every WSS client gets GO_AWAY, the frames queued for it and a
+// 1001 close handshake. When ctx ends first, what is left is cut as Close
+// does and Shutdown returns ctx's error. It waits for every goroutine.
+func (e *Emulator) Shutdown(ctx context.Context) error { return e.stop(ctx) }
+
+func (e *Emulator) stop(ctx context.Context) error {
 	e.closeOnce.Do(func() {
 		close(e.done)
-		e.closeErr = e.cleanup()
+		e.closeErr = e.cleanup(ctx)
 	})
 	return e.closeErr
 }
 
-func (e *Emulator) cleanup() error {
+// cleanup releases everything; a nil ctx is Close's short deadline, whose
+// expiry is not an error.
+func (e *Emulator) cleanup(ctx context.Context) error {
 	var errs []error
+	graceful := ctx != nil
+	if !graceful {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+	}
+	var srvErr error
+	if graceful && e.srv != nil {
+		// REST requests finish; hijacked WSS connections are the relay's.
+		if srvErr = e.srv.Shutdown(ctx); srvErr != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", srvErr))
+		}
+	}
 	e.storage.shutdown() // storage sessions first: they send over the relay
 	if e.relay != nil {
-		e.relay.shutdown() // GO_AWAY, then 1001 to every WSS client
+		// GO_AWAY, then 1001 to every WSS client
+		if err := e.relay.shutdown(ctx); err != nil && graceful {
+			errs = append(errs, fmt.Errorf("shutdown signaling connections: %w", err))
+		}
 	}
 	if e.events != nil {
 		e.events.shutdown() // after the relay: its disconnects are told
 	}
 	if e.srv != nil {
-		errs = append(errs, e.srv.Close())
+		if !graceful {
+			errs = append(errs, e.srv.Close())
+		} else if srvErr != nil {
+			_ = e.srv.Close() // cut the requests still under way
+		}
 		<-e.served
 	} else if e.ln != nil {
 		errs = append(errs, e.ln.Close())

@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ type peer struct {
 	role     string
 	clientID string
 	conn     *websocket.Conn
+	raw      net.Conn // the hijacked socket under conn
 	out      chan []byte
 	activity chan struct{}
 	sdp, ice *rate.Limiter
@@ -79,7 +81,7 @@ func (p *peer) stopLocked(code websocket.StatusCode, reason string) {
 func (p *peer) writeLoop(lim Limits) {
 	defer p.r.wg.Done()
 	defer p.r.untrack(p)
-	ctx := context.Background()
+	ctx := p.r.life // a shutdown's deadline ends the writes
 	idle := time.NewTimer(lim.IdleTimeout)
 	goAway := time.NewTimer(lim.MaxConnDuration - lim.GoAwayGrace)
 	end := time.NewTimer(lim.MaxConnDuration)

@@ -1,9 +1,11 @@
 package emulator
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -29,6 +31,10 @@ type relay struct {
 	// the 101 is on the wire before the connection is hijacked, so shutdown
 	// must let them finish rather than have http.Server.Close cut them.
 	upgrading sync.WaitGroup
+	// life bounds every write; kill ends it when a shutdown's deadline
+	// passes, so no flush or close handshake outlives it.
+	life context.Context
+	kill context.CancelFunc
 }
 
 // channelState is the live signaling state of one channel.
@@ -60,7 +66,9 @@ const maxQueued = 256
 const peerQueue = 64
 
 func newRelay(e *Emulator) *relay {
-	return &relay{e: e, channels: map[string]*channelState{}, peers: map[*peer]struct{}{}}
+	r := &relay{e: e, channels: map[string]*channelState{}, peers: map[*peer]struct{}{}}
+	r.life, r.kill = context.WithCancel(context.Background())
+	return r
 }
 
 // state returns the channel's state; r.mu must be held.
@@ -168,7 +176,8 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 
 	p := &peer{r: r, arn: arn, role: role, clientID: clientID,
 		activity: make(chan struct{}, 1), stop: make(chan struct{})}
-	conn, err := websocket.Accept(w, req, &websocket.AcceptOptions{
+	hw := &hijackRecorder{ResponseWriter: w}
+	conn, err := websocket.Accept(hw, req, &websocket.AcceptOptions{
 		Subprotocols:       []string{"wss"}, // §4.3: echo "wss" when the C SDK offers it
 		InsecureSkipVerify: true,            // §8 item 4: no Origin check on upgrades
 		OnPingReceived:     func(context.Context, []byte) bool { p.touch(); return true },
@@ -177,7 +186,7 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		return nil // Accept has answered
 	}
 	conn.SetReadLimit(64 << 10)
-	p.conn = conn
+	p.conn, p.raw = conn, hw.conn
 	p.sdp = newLimiter(lim.SDPPerSecond)
 	p.ice = newLimiter(lim.ICEPerSecond)
 
@@ -336,25 +345,38 @@ func (r *relay) forget(arn string) {
 }
 
 // shutdown sends GO_AWAY to every connection, closes them with 1001 and
-// waits for their goroutines (bounded: a peer that does not answer the
-// close handshake is cut).
-func (r *relay) shutdown() {
+// waits for their goroutines, within ctx: when it ends, what is still being
+// written is abandoned and every socket is cut.
+func (r *relay) shutdown(ctx context.Context) error {
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
 	r.sendToChannel("", goAwayFrame, true)
 	done := make(chan struct{})
 	go func() { r.upgrading.Wait(); r.wg.Wait(); close(done) }()
+	var err error
 	select {
 	case <-done:
-	case <-time.After(2 * time.Second):
+	case <-ctx.Done():
+		err = ctx.Err()
+		r.kill() // ends the writes under way (flushes, close handshakes)
 		r.mu.Lock()
+		ps := make([]*peer, 0, len(r.peers))
 		for p := range r.peers {
-			p.conn.CloseNow()
+			ps = append(ps, p)
 		}
 		r.mu.Unlock()
+		for _, p := range ps {
+			// A close handshake under way is not ended by CloseNow
+			// (coder waits 5 s for the peer's close, and CloseNow for
+			// it): cut the socket first.
+			p.raw.Close()
+			p.conn.CloseNow()
+		}
 		<-done
 	}
+	r.kill()
+	return err
 }
 
 // untrack forgets p once its goroutines are done.
@@ -363,3 +385,19 @@ func (r *relay) untrack(p *peer) {
 	delete(r.peers, p)
 	r.mu.Unlock()
 }
+
+// hijackRecorder keeps the connection websocket.Accept hijacks, so that a
+// shutdown past its deadline can cut a socket in the middle of a close
+// handshake.
+type hijackRecorder struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.conn = c
+	return c, rw, err
+}
+
+func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }
