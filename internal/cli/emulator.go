@@ -33,6 +33,7 @@ type emulatorOptions struct {
 	ServicePorts     bool
 	TURNPlainTCP     bool
 	BlockTURN        []string
+	Metrics          metricsFlag
 
 	// ready is called once the emulator serves; tests use it.
 	ready func(*emulator.Emulator)
@@ -95,6 +96,7 @@ and it prints the /etc/hosts line those clients need.`,
 	f.StringVar(&opts.EnvFile, "env-file", "", "write KEY=VALUE lines for the AWS SDKs here once ready (mode 0600)")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every request")
 	opts.IoT.add(cmd)
+	opts.Metrics.add(cmd, "the emulator")
 	cmd.AddCommand(newIoTCertCmd(ios))
 	f.BoolVar(&opts.ServicePorts, "service-ports", false, "service-shaped mode for clients without an endpoint override (C SDK samples): HTTPS on 127.0.0.1:443, STUN and TURN on 443, no port in endpoints; implied by a --listen port of 443; needs root")
 	f.BoolVar(&opts.TURNPlainTCP, "turn-plain-tcp", false, "also serve and advertise plain-TCP TURN (turn:…?transport=tcp), which the service does not offer")
@@ -146,6 +148,11 @@ func runEmulator(ctx context.Context, o *emulatorOptions) error {
 		}
 		opts.Credentials = list
 	}
+	attachMetrics, stopMetrics, err := startEmulatorMetrics(o.Metrics, &opts, o.IO.ErrOut)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	e, err := emulator.Start(ctx, opts)
 	if err != nil {
 		if errors.Is(err, emulator.ErrDataDirInUse) {
@@ -154,6 +161,7 @@ func runEmulator(ctx context.Context, o *emulatorOptions) error {
 		return fmt.Errorf("start emulator: %w", err)
 	}
 	defer e.Close()
+	attachMetrics(e)
 	env := append(e.Env(), e.IoTEnv()...)
 	if o.EnvFile != "" {
 		if err := os.WriteFile(o.EnvFile, []byte(strings.Join(env, "\n")+"\n"), 0o600); err != nil {

@@ -141,6 +141,7 @@ type masterOptions struct {
 	Audio      string
 	Loop       bool
 	FPS        float64
+	Metrics    metricsFlag
 }
 
 func init() {
@@ -189,6 +190,7 @@ channel (unless stdin carries the video); viewers' messages are printed.`,
 	f.StringVar(&opts.Audio, "audio", "", "Opus in Ogg file (one packet per page: ffmpeg -page_duration 20000)")
 	f.BoolVar(&opts.Loop, "loop", false, "start the files again at their end")
 	f.Float64Var(&opts.FPS, "fps", media.DefaultFPS, "frame rate of H.264 input (Annex-B has no timestamps)")
+	opts.Metrics.add(cmd, "the master")
 	return cmd
 }
 
@@ -293,7 +295,12 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 	so.OnMessage = func(from string, m session.DataMessage) {
 		fmt.Fprintf(msgOut, "%s: %s\n", from, m.Data)
 	}
-	m, err := session.NewMaster(session.MasterOptions{Options: so, Video: video, Audio: audio,
+	mm, err := startMasterMetrics(opts.Metrics, ios.ErrOut)
+	if err != nil {
+		return err
+	}
+	defer mm.close()
+	mo := session.MasterOptions{Options: so, Video: video, Audio: audio,
 		OnFrameSent: func(string, media.Codec, media.Frame) {
 			if opts.Session.Seconds <= 0 {
 				return
@@ -326,11 +333,14 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 			fmt.Fprintln(ios.ErrOut)
 			ev.Timeline.WriteTo(ios.ErrOut)
 		},
-	})
+	}
+	attach := mm.instrument(arn.Name, &mo)
+	m, err := session.NewMaster(mo)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	attach(m)
 	g, gctx := errgroup.WithContext(ctx)
 	for _, s := range []*media.Source{video, audio} {
 		if s == nil {
