@@ -40,7 +40,7 @@ type Master struct {
 
 	mu       sync.Mutex
 	m        *session.Master
-	getters  map[string]stats.Getter // pion PeerConnection id → stats
+	getters  map[string]newGetter // pion PeerConnection id → stats, until matched to a viewer
 	peers    map[string]*peerMeter   // client id → live viewer
 	observed map[*session.Timeline]map[string]bool
 	sigState signaling.State
@@ -65,7 +65,7 @@ func NewMaster(opts MasterOptions) *Master {
 	if opts.StallAfter <= 0 {
 		opts.StallAfter = DefaultStallAfter
 	}
-	c := &Master{channel: opts.Channel, stallAfter: opts.StallAfter, getters: map[string]stats.Getter{},
+	c := &Master{channel: opts.Channel, stallAfter: opts.StallAfter, getters: map[string]newGetter{},
 		peers: map[string]*peerMeter{}, observed: map[*session.Timeline]map[string]bool{}}
 	labels := prometheus.Labels{"channel": opts.Channel}
 	c.phases = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -94,8 +94,14 @@ func (c *Master) Instrument(o *session.MasterOptions) {
 		}
 		f.OnNewPeerConnection(func(id string, g stats.Getter) {
 			c.mu.Lock()
-			c.getters[id] = g
-			c.mu.Unlock()
+			defer c.mu.Unlock()
+			now := time.Now()
+			for k, old := range c.getters { // never matched: the viewer failed early
+				if now.Sub(old.at) > 10*time.Minute {
+					delete(c.getters, k)
+				}
+			}
+			c.getters[id] = newGetter{getter: g, at: now}
 		})
 		ir.Add(f)
 		return nil
@@ -160,10 +166,13 @@ func (c *Master) addPeer(id string, pc *webrtc.PeerConnection) {
 func (c *Master) removePeer(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p := c.peers[id]; p != nil {
-		delete(c.getters, p.pcID)
-		delete(c.peers, id)
-	}
+	delete(c.peers, id)
+}
+
+// newGetter is a stats interceptor not yet matched to a viewer.
+type newGetter struct {
+	getter stats.Getter
+	at     time.Time
 }
 
 // Describe sends the descriptors of every metric.

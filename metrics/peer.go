@@ -3,6 +3,7 @@ package metrics
 import (
 	"time"
 
+	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/kvsrtc/kvsrtc/session"
@@ -12,7 +13,7 @@ import (
 // sample, for rates between scrapes.
 type peerMeter struct {
 	pc        *webrtc.PeerConnection
-	pcID      string // pion's PeerConnection id, the stats getter's key
+	getter    stats.Getter // its stats interceptor, once found
 	lastVideo time.Time
 
 	at     time.Time
@@ -52,41 +53,31 @@ func (c *Master) sample(p session.PeerReport, now time.Time) peerSample {
 	pm.at, pm.bytes, pm.frames = now, p.Stats.Bytes, p.Stats.VideoFrames
 	c.mu.Unlock()
 
-	report := pm.pc.GetStats()
-	var pair *webrtc.ICECandidatePairStats
-	local := map[string]webrtc.ICECandidateStats{}
-	for _, v := range report {
-		switch st := v.(type) {
-		case webrtc.PeerConnectionStats:
-			if pm.pcID == "" {
-				c.mu.Lock()
-				pm.pcID = st.ID
-				c.mu.Unlock()
-			}
-		case webrtc.ICECandidatePairStats:
-			if st.Nominated && st.State == webrtc.StatsICECandidatePairStateSucceeded {
-				pair = &st
-			}
-		case webrtc.ICECandidateStats:
-			if st.Type == webrtc.StatsTypeLocalCandidate {
-				local[st.ID] = st
+	// Not pc.GetStats: in pion v4.2.26 it reads the PeerConnection's stats
+	// getter unlocked while Close clears it (a data race under -race).
+	senders := pm.pc.GetSenders()
+	for _, sender := range senders {
+		dtls := sender.Transport()
+		if dtls == nil || dtls.ICETransport() == nil {
+			continue
+		}
+		ice := dtls.ICETransport()
+		if pair, err := ice.GetSelectedCandidatePair(); err == nil && pair != nil && pair.Local != nil {
+			s.path = "direct"
+			if pair.Local.Typ == webrtc.ICECandidateTypeRelay {
+				s.path = "relay"
 			}
 		}
-	}
-	if pair != nil {
-		s.path = "direct"
-		if lc, ok := local[pair.LocalCandidateID]; ok && lc.CandidateType == webrtc.ICECandidateTypeRelay {
-			s.path = "relay"
+		if ps, ok := ice.GetSelectedCandidatePairStats(); ok {
+			s.rtt = time.Duration(ps.CurrentRoundTripTime * float64(time.Second))
 		}
-		s.rtt = time.Duration(pair.CurrentRoundTripTime * float64(time.Second))
+		break
 	}
-	c.mu.Lock()
-	g := c.getters[pm.pcID]
-	c.mu.Unlock()
+	g := c.getterFor(pm, senders)
 	if g == nil {
 		return s
 	}
-	for _, sender := range pm.pc.GetSenders() {
+	for _, sender := range senders {
 		if sender.Track() == nil {
 			continue
 		}
@@ -111,4 +102,27 @@ func (c *Master) sample(p session.PeerReport, now time.Time) peerSample {
 		}
 	}
 	return s
+}
+
+// getterFor finds the stats interceptor of pm's PeerConnection: the one
+// that records one of its senders' SSRCs (random 32-bit numbers, so one
+// match names it). Found once, it is kept on pm.
+func (c *Master) getterFor(pm *peerMeter, senders []*webrtc.RTPSender) stats.Getter {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if pm.getter != nil {
+		return pm.getter
+	}
+	for _, sender := range senders {
+		for _, enc := range sender.GetParameters().Encodings {
+			for key, g := range c.getters {
+				if g.getter.Get(uint32(enc.SSRC)) != nil {
+					pm.getter = g.getter
+					delete(c.getters, key)
+					return pm.getter
+				}
+			}
+		}
+	}
+	return nil
 }
