@@ -40,8 +40,8 @@ type Master struct {
 
 	mu       sync.Mutex
 	m        *session.Master
-	getters  map[string]newGetter // pion PeerConnection id → stats, until matched to a viewer
-	peers    map[string]*peerMeter   // client id → live viewer
+	getters  map[string]newGetter  // pion PeerConnection id → stats, until matched to a viewer
+	peers    map[string]*peerMeter // client id → live viewer
 	observed map[*session.Timeline]map[string]bool
 	sigState signaling.State
 	lastSent time.Time // last frame written to any viewer
