@@ -86,7 +86,7 @@ func Start(opts Options, optFns ...func(*Options)) (*Server, error) {
 		_ = s.tracker.closeAll()
 		return nil, fmt.Errorf("start turn server: %w", err)
 	}
-	s.log.Info("turn server started", "udp", s.udpAddr, "tcp", s.tcpAddr, "tls", s.tlsAddr, "realm", opts.Realm)
+	s.log.Info("turn server started", "udp", s.udpAddr, "tcp", s.tcpAddr, "tls", s.tlsAddr, "extra_udp", opts.ExtraUDP, "realm", opts.Realm)
 	return s, nil
 }
 
