@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/netip"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -135,8 +136,52 @@ func allocateStream(t *testing.T, e *emulator.Emulator, uri, user, pass string) 
 func TestPionGathersServiceShapedICE(t *testing.T) {
 	e := emulatortest.Start(t, emulator.Options{})
 	arn := createChannel(t, newClient(e), "gather")
+	seen := gatherRelays(t, getIceServers(t, e, arn))
+	if !seen["127.0.0.1"] || !seen["127.0.0.2"] {
+		t.Errorf("relay candidates on %v, want one on each server (127.0.0.1, 127.0.0.2)", seen)
+	}
+}
+
+// TestTURNTLSNoFDLeak is issue 11's scenario: peers that gather over every
+// URI (pion's TURN TLS client refuses the emulator's private CA, as it did
+// on every turns: allocation) and close leave the emulator's fd count where
+// it was; the TURN TLS listener used to keep each refused connection in
+// CLOSE-WAIT (fds 26 → 824 over 200 viewers).
+func TestTURNTLSNoFDLeak(t *testing.T) {
+	e := emulatortest.Start(t, emulator.Options{})
+	arn := createChannel(t, newClient(e), "leak")
+	servers := getIceServers(t, e, arn)
+	gatherRelays(t, servers) // warm up: pion's and the runtime's own fds
+	before := countFDs(t)
+	const peers = 10
+	for range peers {
+		gatherRelays(t, servers)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for countFDs(t) > before+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d fds open after %d peers gathered and closed, %d before", countFDs(t), peers, before)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func countFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatalf("count fds: %v", err)
+	}
+	return len(ents)
+}
+
+// gatherRelays runs one pion peer's complete gathering with servers and
+// returns the IPs of its relay candidates. It fails the test when
+// gathering does not complete in 20 s.
+func gatherRelays(t *testing.T, servers []iceServer) map[string]bool {
+	t.Helper()
 	var cfg webrtc.Configuration
-	for _, s := range getIceServers(t, e, arn) {
+	for _, s := range servers {
 		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: s.Uris, Username: s.Username, Credential: s.Password})
 	}
 	var se webrtc.SettingEngine
@@ -179,9 +224,7 @@ func TestPionGathersServiceShapedICE(t *testing.T) {
 			seen[ip.String()] = true
 		}
 	}
-	if !seen["127.0.0.1"] || !seen["127.0.0.2"] {
-		t.Errorf("relay candidates on %v, want one on each server (127.0.0.1, 127.0.0.2)", seen)
-	}
+	return seen
 }
 
 // quietLogger keeps pion's logs out of the test output.
