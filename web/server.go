@@ -124,7 +124,7 @@ func New(opts Options, optFns ...func(*Options)) (*Server, error) {
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), log: opts.Logger.With("component", "web"), static: sub}
 	s.mux.HandleFunc("GET /{$}", s.serveFile("index.html"))
-	for _, f := range []string{"viewer.js", "viewer.css", "kvs-webrtc.min.js", "kvs-webrtc.LICENSE", "kvs-webrtc.NOTICE.txt"} {
+	for _, f := range []string{"viewer.js", "waterfall.js", "viewer.css", "kvs-webrtc.min.js", "kvs-webrtc.LICENSE", "kvs-webrtc.NOTICE.txt"} {
 		s.mux.HandleFunc("GET /"+f, s.serveFile(f))
 	}
 	s.mux.HandleFunc("GET /api/session", s.serveSession)

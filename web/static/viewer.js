@@ -32,6 +32,7 @@ function mark(what, detail) {
   }
   if (/error|failed/.test(what)) tr.className = "error";
   document.querySelector("#timeline tbody").appendChild(tr);
+  drawWaterfall(timeline);
   return ev;
 }
 
@@ -189,6 +190,8 @@ async function start() {
         selectedPair: s.pair ? { local: s.pair.local, remote: s.pair.remote } : null,
         session: { clientId: sess.clientId, expires: sess.expires, endpoint: sess.endpoint },
         timeline,
+        waterfall: waterfallBars(timeline),
+        waterfallDrawn: document.querySelectorAll("#waterfall rect.bar").length,
       };
     }
     setTimeout(tick, want.frames > 0 && !window.kvsrtcResult ? 100 : 1000);
