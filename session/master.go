@@ -43,6 +43,8 @@ type Master struct {
 	wg      sync.WaitGroup
 	total   int
 	ready   *signal
+	// graceful is Shutdown's context: signaling closes with a handshake.
+	graceful context.Context
 }
 
 // masterPeer is one viewer of a Master.
@@ -130,7 +132,7 @@ func (m *Master) Run(ctx context.Context) error {
 		cancel() // ends every viewer (their contexts derive from ctx) and the ICE refresh
 		m.closePeers()
 		m.wg.Wait()
-		l.sig.Close()
+		closeSignaling(l.sig, m.gracefully())
 	}()
 
 	for {

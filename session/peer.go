@@ -149,6 +149,19 @@ func (p *peer) end(err error) {
 	})
 }
 
+// closing reports whether the connection ended or is closing. pion's
+// GetStats races with the close pion starts itself when the remote ends
+// DTLS (peerconnection.go reads statsGetter unlocked while close clears
+// it), so stats are not read then.
+func (p *peer) closing() bool {
+	select {
+	case <-p.ended:
+		return true
+	default:
+	}
+	return p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed
+}
+
 // err is why the peer ended (nil: closed).
 func (p *peer) err() error {
 	p.mu.Lock()

@@ -64,7 +64,7 @@ func (v *Viewer) Stats() ViewerStats {
 	}
 	p := v.p
 	v.mu.Unlock()
-	if p == nil {
+	if p == nil || p.closing() {
 		return s
 	}
 	for _, st := range p.pc.GetStats() {

@@ -51,6 +51,7 @@ type Viewer struct {
 	first    time.Time
 	final    *ViewerStats // stats when Run ended
 	ready    *signal
+	graceful context.Context // Shutdown's: signaling closes with a handshake
 }
 
 type trackCounters struct {
@@ -183,7 +184,7 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 		v.mu.Unlock()
 		_ = p.pc.Close()
 		v.wg.Wait()
-		l.sig.Close()
+		closeSignaling(l.sig, v.gracefully())
 		v.mu.Lock()
 		rec := v.rec
 		v.mu.Unlock()
