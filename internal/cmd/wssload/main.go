@@ -7,7 +7,7 @@
 // trips at a fixed rate and prints:
 //
 //   - RSS per connection above the emulator's baseline (VmRSS from /proc),
-//   - goroutines per connection, when the emulator serves metrics,
+//   - goroutines per connection (go_goroutines from its --metrics-listen),
 //   - relay round-trip p50 / p90 / p99 at the given rate.
 //
 // Usage (from the module root):
@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -96,7 +97,11 @@ func run(n, rate int, dur, settle time.Duration, bin string) error {
 		}
 	}
 	envPath := filepath.Join(tmp, "env")
-	emu := exec.Command(bin, "emulator", "--data", filepath.Join(tmp, "data"), "--env-file", envPath)
+	metricsAddr, err := freePort()
+	if err != nil {
+		return err
+	}
+	emu := exec.Command(bin, "emulator", "--data", filepath.Join(tmp, "data"), "--env-file", envPath, "--metrics-listen", metricsAddr)
 	emu.Stdout, emu.Stderr = io.Discard, os.Stderr
 	if err := emu.Start(); err != nil {
 		return fmt.Errorf("start emulator: %w", err)
@@ -109,6 +114,7 @@ func run(n, rate int, dur, settle time.Duration, bin string) error {
 	if err != nil {
 		return err
 	}
+	env["KVSRTC_METRICS_URL"] = "http://" + metricsAddr + "/metrics"
 	pem, err := os.ReadFile(env["AWS_CA_BUNDLE"])
 	if err != nil {
 		return fmt.Errorf("read the emulator CA: %w", err)
@@ -223,7 +229,7 @@ func run(n, rate int, dur, settle time.Duration, bin string) error {
 	if gBase >= 0 && gOpen >= 0 {
 		fmt.Printf("emulator goroutines    %d → %d: %.2f per connection\n", gBase, gOpen, float64(gOpen-gBase)/float64(n))
 	} else {
-		fmt.Printf("emulator goroutines    (not exposed: run an emulator with --metrics-listen)\n")
+		fmt.Printf("emulator goroutines    (the emulator's /metrics did not answer)\n")
 	}
 	fmt.Printf("relay round trips      %d sent at %d/s for %s, %d answered, %d lost\n", sent, rate, dur, len(lat), lost)
 	fmt.Printf("relay latency ms       p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", pct(0.50), pct(0.90), pct(0.99), pct(1))
@@ -407,16 +413,10 @@ func rssKB(pid int) (int64, error) {
 	return 0, errors.New("no VmRSS in /proc status")
 }
 
-// goroutines reads go_goroutines from the emulator's metrics endpoint when
-// KVSRTC_METRICS_URL names one; -1 when there is none.
+// goroutines reads go_goroutines from the emulator's metrics endpoint
+// (--metrics-listen); -1 when it cannot.
 func goroutines(env map[string]string) int {
-	u := os.Getenv("WSSLOAD_METRICS_URL")
-	if u == "" {
-		u = env["KVSRTC_METRICS_URL"]
-	}
-	if u == "" {
-		return -1
-	}
+	u := env["KVSRTC_METRICS_URL"]
 	resp, err := http.Get(u)
 	if err != nil {
 		return -1
@@ -432,6 +432,16 @@ func goroutines(env map[string]string) int {
 		}
 	}
 	return -1
+}
+
+// freePort returns a loopback address nothing listens on.
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }
 
 func raiseNoFile() {
