@@ -26,6 +26,7 @@ type peer struct {
 	arn      string
 	role     string
 	clientID string
+	seq      uint64 // upgrade order (relay.seq)
 	conn     *websocket.Conn
 	raw      net.Conn // the hijacked socket under conn
 	out      chan []byte

@@ -35,6 +35,14 @@ type relay struct {
 	// passes, so no flush or close handshake outlives it.
 	life context.Context
 	kill context.CancelFunc
+	// seq numbers upgrades in the order they passed the quota checks, which
+	// is before their 101: registration can lag behind (the goroutine that
+	// answered is descheduled), so "newest wins" compares seq, not the order
+	// of registration.
+	seq uint64
+	// beforeRegister, when set (tests), runs between the 101 and the
+	// registration of a connection.
+	beforeRegister func(role, clientID string)
 }
 
 // channelState is the live signaling state of one channel.
@@ -158,6 +166,8 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 	if reserved {
 		cs.upgrading++
 	}
+	r.seq++
+	seq := r.seq
 	r.upgrading.Add(1)
 	r.mu.Unlock()
 	// release gives back the reservation; r.mu must be held.
@@ -174,7 +184,7 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		r.mu.Unlock()
 	}()
 
-	p := &peer{r: r, arn: arn, role: role, clientID: clientID,
+	p := &peer{r: r, arn: arn, role: role, clientID: clientID, seq: seq,
 		activity: make(chan struct{}, 1), stop: make(chan struct{})}
 	hw := &hijackRecorder{ResponseWriter: w}
 	conn, err := websocket.Accept(hw, req, &websocket.AcceptOptions{
@@ -189,6 +199,9 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 	p.conn, p.raw = conn, hw.conn
 	p.sdp = newLimiter(lim.SDPPerSecond)
 	p.ice = newLimiter(lim.ICEPerSecond)
+	if r.beforeRegister != nil {
+		r.beforeRegister(role, clientID)
+	}
 
 	r.mu.Lock()
 	if r.closed {
@@ -202,35 +215,45 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		return nil
 	}
 	cs = r.state(arn)
+	// §4.7: the newest master takes over and the old socket is closed; a
+	// viewer reconnecting with its client id takes over likewise (DOC-CAV).
+	// Newest is by seq: a connection whose registration was overtaken by
+	// a later upgrade is the old one, closed as soon as it starts.
+	old := cs.master
+	if role == "VIEWER" {
+		old = cs.viewers[clientID]
+		cs.seen[clientID] = true
+	}
+	superseded := old != nil && old.seq > p.seq
 	// Held messages go first, in order, before the peer is published, so
 	// no live frame overtakes them; its queue has room for all of them.
 	var backlog [][]byte
-	now := e.now()
-	for _, m := range cs.queue[clientID] {
-		if now.Before(m.expires) {
-			backlog = append(backlog, m.frame)
+	if !superseded {
+		now := e.now()
+		for _, m := range cs.queue[clientID] {
+			if now.Before(m.expires) {
+				backlog = append(backlog, m.frame)
+			}
+		}
+		delete(cs.queue, clientID)
+		if role == "MASTER" {
+			cs.master = p
+		} else {
+			cs.viewers[clientID] = p
 		}
 	}
-	delete(cs.queue, clientID)
 	p.out = make(chan []byte, len(backlog)+peerQueue)
 	for _, f := range backlog {
 		p.out <- f
-	}
-	var old *peer
-	if role == "MASTER" {
-		// §4.7: the newest master takes over; the old socket is closed.
-		old, cs.master = cs.master, p
-	} else {
-		// A viewer reconnecting with its client id takes over (DOC-CAV).
-		old = cs.viewers[clientID]
-		cs.viewers[clientID] = p
-		cs.seen[clientID] = true
 	}
 	r.peers[p] = struct{}{}
 	r.wg.Add(2) // writeLoop and readLoop
 	release()
 	r.mu.Unlock()
 	e.events.opened(p, e.now())
+	if superseded {
+		old = p
+	}
 	if old != nil {
 		old.close(websocket.StatusGoingAway, "Going away")
 	}

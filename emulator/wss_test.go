@@ -309,10 +309,30 @@ func TestRelayConnectRate(t *testing.T) {
 }
 
 // The newest master wins; a viewer reconnecting with its id takes over.
+// Newest is the later 101, even when the older connection's registration
+// comes last (its goroutine descheduled under load): the first master's
+// registration is held back here until the second is registered.
 func TestRelayTakeover(t *testing.T) {
 	f := newWSSFixture(t, emulator.Options{Limits: emulator.Limits{ConnectsPerSecond: -1}})
+	hold := make(chan struct{})
+	var held atomic.Bool
+	emulator.SetBeforeRegister(f.e, func(role, _ string) {
+		if role == "MASTER" && held.CompareAndSwap(false, true) {
+			<-hold
+		}
+	})
 	m1 := f.connect(t, "")
 	m2 := f.connect(t, "")
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if master, _ := f.e.Connections(f.arn); master {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("second master not registered after 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, _, err := m1.Read(ctx); websocket.CloseStatus(err) != websocket.StatusGoingAway {
