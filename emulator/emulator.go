@@ -115,8 +115,12 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	e.events = newConnEvents(o.OnConnection)
 	e.verifier = &sigv4.Verifier{Service: "kinesisvideo", Region: o.Region, Now: e.now, Lookup: e.lookupSecret}
 	e.srv = &http.Server{
-		Handler:           e,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: e,
+		// The TLS handshake is bounded by ReadHeaderTimeout too (net/http
+		// tlsHandshakeTimeout); IdleTimeout closes quiet keep-alive
+		// connections, which otherwise wait for a next request forever.
+		ReadHeaderTimeout: o.Limits.HandshakeTimeout,
+		IdleTimeout:       o.Limits.HTTPIdleTimeout,
 		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
 		// HTTP/1.1 only: the C SDK pins ALPN to http/1.1 (§4.3) and
 		// WebSocket upgrades need it.

@@ -44,6 +44,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; r.Method == http.MethodGet && len(p) > 3 && (p[:3] == "/m-" || p[:3] == "/v-") {
 		if aerr := e.relay.serveWSS(w, r, p[1]); aerr != nil {
 			e.log.Debug("upgrade refused", "status", aerr.Status, "code", aerr.Code)
+			// A refused upgrade ends the connection: a WebSocket client
+			// never sends a second request on it, and keeping it open
+			// let refused clients pile up (issue 11).
+			h.Set("Connection", "close")
 			writeError(w, aerr, docDataPlane)
 		}
 		return

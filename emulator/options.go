@@ -106,6 +106,14 @@ type Limits struct {
 	// AlexaAnswerTimeout bounds SendAlexaOfferToMaster's wait for the
 	// master's answer: 5 s (UNCONFIRMED, §3.2).
 	AlexaAnswerTimeout time.Duration
+
+	// HTTPIdleTimeout closes a keep-alive HTTPS connection that has been
+	// quiet this long between requests: 60 s (the service's value is
+	// UNCONFIRMED; 60 s is the usual idle timeout of AWS front ends).
+	HTTPIdleTimeout time.Duration
+	// HandshakeTimeout bounds a new connection's TLS handshake and the
+	// reading of each request's headers: 10 s.
+	HandshakeTimeout time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -132,6 +140,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.IdleTimeout, 10*time.Minute)
 	def(&l.GoAwayGrace, time.Minute)
 	def(&l.AlexaAnswerTimeout, 5*time.Second)
+	def(&l.HTTPIdleTimeout, time.Minute)
+	def(&l.HandshakeTimeout, 10*time.Second)
 	if l.GoAwayGrace >= l.MaxConnDuration {
 		l.GoAwayGrace = l.MaxConnDuration / 2
 	}

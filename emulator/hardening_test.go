@@ -1,0 +1,188 @@
+package emulator_test
+
+import (
+	"bufio"
+	"cmp"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kvsrtc/kvsrtc/emulator"
+	"github.com/kvsrtc/kvsrtc/emulator/emulatortest"
+)
+
+// rawConn is a client connection that speaks HTTP/1.1 by hand, so a test
+// sees exactly when the server closes it.
+type rawConn struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+// dialRaw opens a TLS connection to the emulator.
+func dialRaw(e *emulator.Emulator) (*rawConn, error) {
+	addr := strings.TrimPrefix(e.URL(), "https://")
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr,
+		&tls.Config{RootCAs: e.CertPool(), MinVersion: tls.VersionTLS12, ServerName: "127.0.0.1"})
+	if err != nil {
+		return nil, err
+	}
+	return &rawConn{Conn: c, br: bufio.NewReader(c)}, nil
+}
+
+// roundTrip writes a raw request and reads its response (body drained).
+func (c *rawConn) roundTrip(req string) (*http.Response, error) {
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		return nil, err
+	}
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp, nil
+}
+
+// waitClosed waits up to bound for the server to close the connection
+// and reports a timeout as an error.
+func (c *rawConn) waitClosed(bound time.Duration) error {
+	_ = c.SetReadDeadline(time.Now().Add(bound))
+	_, err := c.br.ReadByte()
+	var ne net.Error
+	switch {
+	case err == nil:
+		return errors.New("server sent more bytes instead of closing")
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Errorf("still open after %v", bound)
+	}
+	return nil // EOF or reset: closed
+}
+
+const unsignedPOST = "POST /ListSignalingChannels HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}"
+
+// 500 clients that sent one request and went quiet are closed after the
+// keep-alive idle timeout (issue 11: they held 517 fds forever).
+func TestIdleKeepAliveClosed(t *testing.T) {
+	e := emulatortest.Start(t, emulator.Options{Limits: emulator.Limits{HTTPIdleTimeout: 300 * time.Millisecond}})
+	conns := make([]*rawConn, 500)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	var g errgroup.Group
+	g.SetLimit(16)
+	for i := range conns {
+		g.Go(func() error {
+			c, err := dialRaw(e)
+			if err != nil {
+				return fmt.Errorf("client %d: %w", i, err)
+			}
+			conns[i] = c
+			resp, err := c.roundTrip(unsignedPOST)
+			if err != nil {
+				return fmt.Errorf("client %d: %w", i, err)
+			}
+			if resp.StatusCode < 400 || resp.Close {
+				return fmt.Errorf("client %d: want a keep-alive error response, got %d (close %v)", i, resp.StatusCode, resp.Close)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	waitAllClosed(t, conns, 20*time.Second)
+}
+
+// waitAllClosed checks that the server closes every connection within
+// one shared bound.
+func waitAllClosed(t *testing.T, conns []*rawConn, bound time.Duration) {
+	t.Helper()
+	errs := make(chan error, len(conns))
+	for i, c := range conns {
+		go func() {
+			if err := c.waitClosed(bound); err != nil {
+				errs <- fmt.Errorf("connection %d: %w", i, err)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	var open int
+	var first error
+	for range conns {
+		if err := <-errs; err != nil {
+			open++
+			first = cmp.Or(first, err)
+		}
+	}
+	if open > 0 {
+		t.Fatalf("%d of %d connections not closed by the server: %v", open, len(conns), first)
+	}
+}
+
+// A refused WSS upgrade is answered with the service's error and the
+// connection is closed (issue 11: 2,000 refused upgrades stayed open).
+func TestRefusedUpgradeClosed(t *testing.T) {
+	e := emulatortest.Start(t, emulator.Options{Limits: emulator.Limits{HTTPIdleTimeout: time.Hour}})
+	conns := make([]*rawConn, 50)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i := range conns {
+		g.Go(func() error {
+			c, err := dialRaw(e)
+			if err != nil {
+				return err
+			}
+			conns[i] = c
+			resp, err := c.roundTrip("GET /v-0123456789abcdef?X-Amz-ChannelARN=x HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+				"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
+				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+			if err != nil {
+				return fmt.Errorf("upgrade %d: %w", i, err)
+			}
+			if resp.StatusCode != 403 || !strings.HasPrefix(resp.Header.Get("X-Amzn-Errortype"), "AccessDeniedException") {
+				return fmt.Errorf("upgrade %d: want 403 AccessDeniedException, got %d %q", i, resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"))
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	waitAllClosed(t, conns, 10*time.Second)
+}
+
+// A client that opens TCP and never starts TLS is cut after the
+// handshake timeout.
+func TestHandshakeTimeout(t *testing.T) {
+	e := emulatortest.Start(t, emulator.Options{Limits: emulator.Limits{HandshakeTimeout: 200 * time.Millisecond, HTTPIdleTimeout: time.Hour}})
+	c, err := net.DialTimeout("tcp", strings.TrimPrefix(e.URL(), "https://"), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rc := &rawConn{Conn: c, br: bufio.NewReader(c)}
+	if err := rc.waitClosed(20 * time.Second); err != nil {
+		t.Fatalf("connection that never sent a ClientHello: %v", err)
+	}
+}
