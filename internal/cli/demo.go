@@ -133,7 +133,10 @@ func startDemoEnv(ctx context.Context, tl *session.Timeline) (*demoEnv, error) {
 	// paces its messages to the last two, so they stay; the demo starts
 	// its viewers (and --bench its runs) back to back, so it lifts the
 	// first.
-	e, err := emulator.Start(ctx, emulator.Options{Limits: emulator.Limits{ConnectsPerSecond: -1}})
+	// TURNPlainTCP: the demo shows every relay transport, plain TCP
+	// (--relay-transport tcp) included, which the service and the default
+	// emulator do not offer.
+	e, err := emulator.Start(ctx, emulator.Options{Limits: emulator.Limits{ConnectsPerSecond: -1}, TURNPlainTCP: true})
 	if err != nil {
 		return nil, fmt.Errorf("start emulator: %w", err)
 	}
