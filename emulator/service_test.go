@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/pion/stun/v4"
 
 	"github.com/kvsrtc/kvsrtc/emulator"
@@ -74,7 +75,8 @@ func mountHosts(t *testing.T, line string) {
 // trusted, the STUN URL built from the region) against the service-shaped
 // mode, with the hosts-file line the emulator prints: Describe (404) →
 // Create → Describe → GetSignalingChannelEndpoint → GetIceServerConfig →
-// WSS connect, then STUN at stun.kinesisvideo.<region>.<suffix>:443 and
+// WSS connect as master and as viewer (the offer relayed), then STUN at
+// stun.kinesisvideo.<region>.<suffix>:443 and
 // TURN allocations on both servers over UDP and TLS, all on port 443.
 func TestServiceShapedCSDK(t *testing.T) {
 	if !inNamespace(t) {
@@ -183,11 +185,37 @@ func serviceShapedCSDK(t *testing.T, region string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := c.dialWSS(ctx, u)
+	master, err := c.dialWSS(ctx, u)
 	if err != nil {
 		t.Fatalf("WSS connect as master: %v", err)
 	}
-	conn.CloseNow()
+	defer master.CloseNow()
+
+	// A viewer, as the sample viewer: its own endpoint, X-Amz-ClientId;
+	// its offer reaches the master.
+	in["SingleMasterChannelEndpointConfiguration"] = map[string]any{"Protocols": []string{"WSS", "HTTPS"}, "Role": "VIEWER"}
+	if _, err := c.post(ctx, c.controlPlane(), "/getSignalingChannelEndpoint", in, &eps); err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range eps.ResourceEndpointList {
+		byProto[ep.Protocol] = ep.ResourceEndpoint
+	}
+	vu, err := c.presign(byProto["WSS"], url.Values{"X-Amz-ChannelARN": {arn}, "X-Amz-ClientId": {"ConsumerViewer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer, err := c.dialWSS(ctx, vu)
+	if err != nil {
+		t.Fatalf("WSS connect as viewer: %v", err)
+	}
+	defer viewer.CloseNow()
+	offer := `{"action":"SDP_OFFER","recipientClientId":"","messagePayload":"` + base64Of(`{"type":"offer","sdp":"v=0"}`) + `"}`
+	if err := viewer.Write(ctx, websocket.MessageText, []byte(offer)); err != nil {
+		t.Fatal(err)
+	}
+	if f := read(t, master); f.MessageType != "SDP_OFFER" || f.SenderClientID == nil || *f.SenderClientID != "ConsumerViewer" {
+		t.Errorf("master got %+v, want the viewer's SDP_OFFER", f)
+	}
 
 	// The samples' own STUN URL (samples/Common.c KINESIS_VIDEO_STUN_URL).
 	stunHost := "stun." + strings.TrimPrefix(c.controlPlane(), "https://")
