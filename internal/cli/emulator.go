@@ -37,6 +37,8 @@ type emulatorOptions struct {
 
 	// ready is called once the emulator serves; tests use it.
 	ready func(*emulator.Emulator)
+	// logger is built from the log flags in RunE; nil: text at info.
+	logger *slog.Logger
 }
 
 func init() {
@@ -72,6 +74,14 @@ and it prints the /etc/hosts line those clients need.`,
   sudo kvsrtc emulator --service-ports --env-file /tmp/kvs.env`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelInfo // the emulator's default: one line per event
+			if opts.Verbose {
+				level = slog.LevelDebug
+			}
+			var err error
+			if opts.logger, err = newLogger(cmd, ios.ErrOut, level); err != nil {
+				return err
+			}
 			if opts.ServicePorts && !cmd.Flags().Changed("listen") {
 				opts.Listen = "" // the mode's 127.0.0.1:443
 			}
@@ -130,7 +140,10 @@ func runEmulator(ctx context.Context, o *emulatorOptions) error {
 	if o.Verbose {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(o.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+	logger := o.logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(o.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+	}
 	opts := emulator.Options{
 		Listen: o.Listen, DataDir: o.DataDir, Region: o.Region, Account: o.Account,
 		ClockOffset: o.ClockOffset, ShuffleEndpoints: o.ShuffleEndpoints, InsecureHTTP: o.InsecureHTTP,

@@ -142,6 +142,7 @@ type masterOptions struct {
 	Loop       bool
 	FPS        float64
 	Metrics    metricsFlag
+	Config     string
 }
 
 func init() {
@@ -169,6 +170,9 @@ channel (unless stdin carries the video); viewers' messages are printed.`,
 			if err := opts.Session.parse(); err != nil {
 				return err
 			}
+			if opts.Config != "" {
+				return runConfigCmd(cmd, opts)
+			}
 			if opts.videoCodec() == media.CodecUnknown && opts.Video != "" {
 				return usageErrorf("--video %s: give --video-codec h264 or vp8", opts.Video)
 			}
@@ -191,6 +195,7 @@ channel (unless stdin carries the video); viewers' messages are printed.`,
 	f.BoolVar(&opts.Loop, "loop", false, "start the files again at their end")
 	f.Float64Var(&opts.FPS, "fps", media.DefaultFPS, "frame rate of H.264 input (Annex-B has no timestamps)")
 	opts.Metrics.add(cmd, "the master")
+	f.StringVar(&opts.Config, "config", "", "serve many channels from one process: a JSON file listing them, each with its media and credentials (see README)")
 	return cmd
 }
 

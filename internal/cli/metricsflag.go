@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/spf13/cobra"
 
@@ -22,9 +25,12 @@ func (f *metricsFlag) add(cmd *cobra.Command, what string) {
 
 // masterMetrics serves one or more masters' metrics.
 type masterMetrics struct {
+	reg    *prometheus.Registry
 	health *metrics.Health
 	srv    *metrics.Server
-	add    func(c *metrics.Master)
+
+	mu         sync.Mutex
+	collectors map[string]*metrics.Master // channel → its current master's
 }
 
 // startMasterMetrics starts the endpoint, or returns nil without
@@ -40,10 +46,39 @@ func startMasterMetrics(f metricsFlag, errOut io.Writer) (*masterMetrics, error)
 		return nil, err
 	}
 	fmt.Fprintf(errOut, "metrics on http://%s/metrics, health on /healthz\n", srv.Addr())
-	return &masterMetrics{health: h, srv: srv, add: func(c *metrics.Master) {
-		reg.MustRegister(c)
-		h.Add(c)
-	}}, nil
+	return &masterMetrics{reg: reg, health: h, srv: srv, collectors: map[string]*metrics.Master{}}, nil
+}
+
+// add registers c for channel, in place of an earlier attempt's.
+func (mm *masterMetrics) add(channel string, c *metrics.Master) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	if old := mm.collectors[channel]; old != nil {
+		mm.reg.Unregister(old)
+	}
+	mm.collectors[channel] = c
+	mm.reg.MustRegister(c)
+	mm.health.Add(c)
+}
+
+// remove unregisters channel's collector when its master ends.
+func (mm *masterMetrics) remove(channel string) {
+	if mm == nil {
+		return
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	if old := mm.collectors[channel]; old != nil {
+		mm.reg.Unregister(old)
+		delete(mm.collectors, channel)
+	}
+}
+
+// fail reports channel as not running on /healthz.
+func (mm *masterMetrics) fail(channel string, err error) {
+	if mm != nil {
+		mm.health.Fail(channel, err.Error())
+	}
 }
 
 // instrument prepares a collector for channel and adds its hooks to mo;
@@ -56,7 +91,7 @@ func (mm *masterMetrics) instrument(channel string, mo *session.MasterOptions) (
 	c.Instrument(mo)
 	return func(m *session.Master) {
 		c.Attach(m)
-		mm.add(c)
+		mm.add(channel, c)
 	}
 }
 

@@ -92,6 +92,7 @@ signaling endpoints, ICE servers, signaling over WSS, master and viewer.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &UsageError{Err: err}
 	})
+	addLogFlags(root)
 	for _, add := range commands {
 		root.AddCommand(add(ios))
 	}
