@@ -34,6 +34,9 @@ const (
 	// SkewLimit is SigV4's window: a request signed further than this from
 	// the service's clock is refused ("Signature expired", spec §1.4).
 	SkewLimit = 5 * time.Minute
+	// ViewerGrace is how long a master's media probe goes on sending
+	// after its first frame, unless the viewer leaves first.
+	ViewerGrace = 3 * time.Second
 	// SlowCall marks a control-plane call slow enough that a closer region
 	// would help (far regions add seconds, spec §12 item 4).
 	SlowCall = time.Second

@@ -109,3 +109,58 @@ func TestRunNotFound(t *testing.T) {
 		t.Errorf("stun needs no channel: %+v", c)
 	}
 }
+
+// fixedCreds returns the same credentials every time.
+type fixedCreds struct{ c aws.Credentials }
+
+func (f fixedCreds) Retrieve(context.Context) (aws.Credentials, error) { return f.c, nil }
+
+// TestCredentialLifetime: temporary credentials from a refreshing source
+// show their expiry and remaining lifetime; ones past their expiry fail
+// before any call, and the signed steps are skipped.
+func TestCredentialLifetime(t *testing.T) {
+	dev := emulator.DevCredential
+	tmp := emulator.Credential{AccessKeyID: "ASIADOCTORTEMP", SecretAccessKey: "doctor-temp-secret", SessionToken: "doctor-temp-token"}
+	e, cfg, arn := newChannel(t, emulator.Options{Credentials: []emulator.Credential{dev, tmp}})
+	for _, tt := range []struct {
+		name    string
+		expires time.Time
+		status  doctor.Status
+		detail  []string
+	}{
+		{"live", time.Now().Add(10*time.Minute + 400*time.Millisecond), doctor.StatusPass, []string{"source doctortest", "(in 10m0s)", "refreshable", "accepted by the service"}},
+		{"expired", time.Now().Add(-time.Minute + 400*time.Millisecond), doctor.StatusFail, []string{"source doctortest", "(in -1m0s)"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cfg
+			c.Credentials = aws.NewCredentialsCache(fixedCreds{aws.Credentials{AccessKeyID: tmp.AccessKeyID, SecretAccessKey: tmp.SecretAccessKey,
+				SessionToken: tmp.SessionToken, CanExpire: true, Expires: tt.expires, Source: "doctortest"}})
+			rep, err := doctor.Run(context.Background(), doctor.Options{Config: c,
+				Resolver: resolve.New(c, resolve.Options{NoCache: true, STUNURL: e.STUNURL()}), ChannelARN: arn, NoMedia: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cr := rep.Checks[0]
+			if cr.Name != "credentials" || cr.Status != tt.status {
+				t.Fatalf("credentials %+v", cr)
+			}
+			for _, d := range tt.detail {
+				// A slow machine may take a second to get here.
+				if !strings.Contains(cr.Detail, d) && !strings.Contains(cr.Detail, strings.NewReplacer("10m0s", "9m59s", "-1m0s", "-1m1s").Replace(d)) {
+					t.Errorf("detail %q lacks %q", cr.Detail, d)
+				}
+			}
+			if strings.Contains(cr.Detail+cr.Error, tmp.SessionToken) || strings.Contains(cr.Detail, tmp.AccessKeyID) {
+				t.Errorf("credentials line shows a secret or the whole key: %+v", cr)
+			}
+			if tt.status == doctor.StatusFail {
+				if !strings.Contains(cr.Fix, "get new credentials") {
+					t.Errorf("fix %q", cr.Fix)
+				}
+				if d, _ := rep.Check("describeChannel"); d.Status != doctor.StatusSkip {
+					t.Errorf("describe with expired credentials: %+v", d)
+				}
+			}
+		})
+	}
+}

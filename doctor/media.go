@@ -184,7 +184,6 @@ func (s *state) masterProbe(ctx context.Context) {
 	var mu sync.Mutex
 	var joined, sent time.Time
 	var viewer string
-	var joinTL *session.Timeline
 	m, err := session.NewMaster(session.MasterOptions{
 		Options: session.Options{ChannelARN: s.arn, Resolver: s.r, Credentials: s.opts.Config.Credentials,
 			HTTPClient: s.opts.HTTPClient, SettingEngine: s.opts.SettingEngine, Logger: s.opts.Logger},
@@ -193,7 +192,10 @@ func (s *state) masterProbe(ctx context.Context) {
 			mu.Lock()
 			defer mu.Unlock()
 			if ev.Joined && joined.IsZero() {
-				joined, viewer, joinTL = time.Now(), ev.ClientID, ev.Timeline
+				joined, viewer = time.Now(), ev.ClientID
+			}
+			if !ev.Joined && ev.ClientID == viewer {
+				cancel() // the probing viewer left
 			}
 		},
 		OnFrameSent: func(string, media.Codec, media.Frame) {
@@ -201,7 +203,9 @@ func (s *state) masterProbe(ctx context.Context) {
 			defer mu.Unlock()
 			if sent.IsZero() {
 				sent = time.Now()
-				cancel()
+				// Keep sending a moment, so the viewer shows the picture
+				// and ends on its own terms rather than on a dropped peer.
+				time.AfterFunc(ViewerGrace, cancel)
 			}
 		},
 	})
@@ -213,7 +217,6 @@ func (s *state) masterProbe(ctx context.Context) {
 	_ = m.Close()
 	mu.Lock()
 	defer mu.Unlock()
-	_ = joinTL
 	end := time.Now()
 	peer := s.check(StepPeer, "peer", "offerToAnswerTime", t0, end)
 	if joined.IsZero() {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"flag"
 	"fmt"
@@ -413,5 +414,63 @@ func TestDemoReport(t *testing.T) {
 	}
 	if len(bars) != want || want < 10 {
 		t.Errorf("%d bars, %d steps", len(bars), want)
+	}
+}
+
+// TestDoctorMasterWaitViewer: as master with --wait-viewer, the doctor
+// waits for a viewer, and reports it joining (peer) and the first frame
+// sent to it (media).
+func TestDoctorMasterWaitViewer(t *testing.T) {
+	e, arn := startEmulator(t, emulator.Options{}, "doc")
+	type result struct {
+		rep    doctor.Report
+		stderr string
+		code   int
+	}
+	done := make(chan result, 1)
+	go func() {
+		stdout, stderr, code := run(t, "doctor", "--channel-arn", arn, "--role", "master", "--wait-viewer", "40s", "--json")
+		var rep doctor.Report
+		_ = json.Unmarshal([]byte(stdout), &rep)
+		done <- result{rep, stderr, code}
+	}()
+	a, err := channel.ParseARN(arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := emulatortest.Config(e)
+	r := resolve.New(cfg, resolve.Options{NoCache: true, STUNURL: e.STUNURL()})
+	var res result
+	// A viewer offers until the doctor's master answers (the doctor's
+	// connect check opens and closes a master connection first, and an
+	// offer to that one is lost), at most until the doctor ends.
+	for attempt := 0; ; attempt++ {
+		select {
+		case res = <-done:
+		default:
+			if attempt > 30 {
+				t.Fatal("the doctor did not end")
+			}
+			v, err := session.NewViewer(session.ViewerOptions{Options: session.Options{ChannelARN: a, Resolver: r,
+				Credentials: cfg.Credentials, HTTPClient: emulatortest.HTTPClient(e), SettingEngine: loopbackICE},
+				ClientID: fmt.Sprintf("probe-%d", attempt), AnswerTimeout: 2 * time.Second, VideoFrames: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			_ = v.Run(ctx)
+			cancel()
+			v.Close()
+			continue
+		}
+		break
+	}
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s\nfailed: %+v", res.code, res.stderr, res.rep.Failed())
+	}
+	peer, md := findCheck(t, res.rep, "peer"), findCheck(t, res.rep, "media")
+	if peer.Status != doctor.StatusPass || !strings.Contains(peer.Detail, "viewer probe-") ||
+		md.Status != doctor.StatusPass || !strings.Contains(md.Detail, "first frame sent to probe-") {
+		t.Errorf("peer %+v\nmedia %+v", peer, md)
 	}
 }

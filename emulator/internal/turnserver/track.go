@@ -9,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -104,7 +105,9 @@ func (t *tracker) closeAll() error {
 
 	var errs []error
 	for _, c := range socks {
-		if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		// A TLS connection whose client hung up first cannot send its
+		// close_notify (EPIPE, ECONNRESET), but is closed all the same.
+		if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
 			errs = append(errs, err)
 		}
 	}
