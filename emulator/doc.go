@@ -15,7 +15,19 @@
 // and [Emulator.Env] all of them as environment lines. GetSignalingChannelEndpoint
 // hands out resource endpoints on the same listener, told apart by path:
 // https://HOST/r-<id> (data plane), wss://HOST/m-<id> (master) and
-// wss://HOST/v-<id> (viewer).
+// wss://HOST/v-<id> (viewer); HOST carries no port when it is 443.
+//
+// GetIceServerConfig returns two TURN servers on distinct addresses, as the
+// service does: turn:…?transport=udp, turns:…?transport=udp (listed, not
+// served: a DTLS ClientHello gets a fatal alert) and turns:…?transport=tcp
+// each; plain TCP only with [Options.TURNPlainTCP]. [Emulator.STUNURL] is
+// the STUN server.
+//
+// [Options.ServicePorts] is the service-shaped mode for clients that build
+// the service's host names themselves (the C SDK samples): HTTPS on
+// 127.0.0.1:443, STUN on UDP 443 there, the TURN servers on 127.0.0.2 and
+// 127.0.0.3 port 443, and [Emulator.HostsLine] the /etc/hosts line that
+// sends kinesisvideo.<region>.<suffix> and its STUN name to it.
 //
 // [Options] choose the region (cn-* regions are in the aws-cn partition),
 // the data dir that keeps channels, the CA and the TURN secret across

@@ -1,12 +1,15 @@
 // Package turnserver is the STUN/TURN server of the KVS emulator, built on
 // pion/turn v5.
 //
-// Use Start to listen on a loopback IP over UDP and TCP (and TLS when
-// Options.TLSConfig is set); the OS picks the ports, which UDPAddr, TCPAddr
-// and TLSAddr report so the emulator can build the three URIs that
+// Use Start to listen on a loopback IP over UDP, TCP (unless
+// Options.DisableTCP) and TLS (when Options.TLSConfig is set), on the ports
+// of Options.UDPPort/TCPPort/TLSPort or ports the OS picks, which UDPAddr,
+// TCPAddr and TLSAddr report so the emulator can build the URIs that
 // GetIceServerConfig returns (turn:…?transport=udp, turns:…?transport=udp,
-// turns:…?transport=tcp). Every listener answers STUN binding requests.
-// Relays are UDP sockets on the same IP.
+// turns:…?transport=tcp). Options.ExtraUDP adds UDP listeners on other
+// addresses (the STUN host name's). Every listener answers STUN binding
+// requests. Relays are UDP sockets on the IP. OpenConns counts the TCP/TLS
+// client connections held open.
 //
 // Use Server.Credentials to mint the username and password that
 // GetIceServerConfig hands out. They follow the TURN REST API form the real
