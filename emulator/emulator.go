@@ -276,18 +276,16 @@ func listen(addr, dataDir string) (net.Listener, error) {
 }
 
 // advertisedHost is the host of the emulator's URLs: the listener's IP
-// (loopback for an unspecified one) and its port, left out when it is the
+// (127.0.0.1 for an unspecified one) and its port, left out when it is the
 // scheme's default. Spec §13: a client may sign "host:443" while sending
 // "Host: host"; and the C SDK ends the host at ':' and then fails on the
 // port (csdk-client.md, producer-c getRequestHost and lwsCompleteSync).
 func advertisedHost(a *net.TCPAddr, scheme string) string {
 	ip := a.IP
 	if ip.IsUnspecified() {
-		if ip.To4() != nil {
-			ip = net.IPv4(127, 0, 0, 1)
-		} else {
-			ip = net.IPv6loopback
-		}
+		// Go listens dual-stack on "0.0.0.0" and "::" alike (the address
+		// reads [::]); 127.0.0.1 is what listenIP and the hosts line use.
+		ip = net.IPv4(127, 0, 0, 1)
 	}
 	if scheme == "https" && a.Port == 443 || scheme == "http" && a.Port == 80 {
 		if ip.To4() == nil {

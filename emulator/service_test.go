@@ -92,6 +92,28 @@ func TestServiceShapedCSDK(t *testing.T) {
 	for _, region := range regions {
 		t.Run(region, func(t *testing.T) { serviceShapedCSDK(t, region) })
 	}
+	t.Run("listen-any", serviceShapedListenAny)
+}
+
+// serviceShapedListenAny: with the HTTPS listener on 0.0.0.0:443 the TURN
+// servers cannot have TCP 443 too; they start with TLS on other ports, and
+// the STUN host answers.
+func serviceShapedListenAny(t *testing.T) {
+	e := emulatortest.Start(t, emulator.Options{Listen: "0.0.0.0:443"})
+	if e.URL() != "https://127.0.0.1" || e.HostsLine() != hostsLine("us-west-2") {
+		t.Errorf("URL %s, hosts line %q", e.URL(), e.HostsLine())
+	}
+	arn := createChannel(t, newClient(e), "any")
+	for _, s := range getIceServers(t, e, arn) {
+		if err := allocateStream(t, e, s.Uris[2], s.Username, s.Password); err != nil {
+			t.Errorf("TLS allocation at %s: %v", s.Uris[2], err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := stunBinding(ctx, "stun.kinesisvideo.us-west-2.amazonaws.com:443"); err != nil {
+		t.Errorf("STUN: %v", err)
+	}
 }
 
 // hostsLine is the line the service-shaped mode must print for region.

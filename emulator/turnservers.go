@@ -49,7 +49,9 @@ func (e *Emulator) turnListens() ([2]turnListen, error) {
 		out[i].ip = ip.Unmap()
 		if e.opts.ServicePorts {
 			out[i].udpPort = servicePort
-			if out[i].ip != e.listenIP {
+			// TCP 443 is the HTTPS listener's on its IP, and on every IP
+			// when it listens on an unspecified address.
+			if out[i].ip != e.listenIP && !listensOnAll(e.opts.Listen) {
 				out[i].tlsPort = servicePort
 			}
 		}
@@ -155,6 +157,17 @@ func nextLoopback(a string) string {
 		return n.String()
 	}
 	return a
+}
+
+// listensOnAll reports whether a listen address is unspecified (0.0.0.0,
+// ::, or no host).
+func listensOnAll(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return host == "" || err == nil && ip.IsUnspecified()
 }
 
 // portOf returns the port of a host:port address, or -1.
