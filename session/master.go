@@ -45,6 +45,7 @@ type Master struct {
 	ready   *signal
 	// graceful is Shutdown's context: signaling closes with a handshake.
 	graceful context.Context
+	storage  *storageState // with MasterOptions.Storage (storage.go)
 }
 
 // masterPeer is one viewer of a Master.
@@ -81,6 +82,10 @@ func NewMaster(opts MasterOptions, optFns ...func(*MasterOptions)) (*Master, err
 	}
 	m := &Master{opts: opts, api: api, tl: opts.Timeline, peers: map[string]*masterPeer{},
 		early: map[string][]wire.ICECandidateInit{}, runDone: make(chan struct{}), ready: newSignal()}
+	if opts.Storage != nil {
+		m.storage = newStorageState(*opts.Storage)
+		m.opts.OnPeer = m.storage.wrapOnPeer(opts.OnPeer)
+	}
 	if opts.Video != nil {
 		m.video = newPacketCache(opts.Video.Codec(), 1024)
 	}
@@ -115,6 +120,10 @@ func (m *Master) Run(ctx context.Context) error {
 	defer close(m.runDone)
 	defer cancel()
 
+	startStorage, err := m.prepareStorage(ctx) // WebRTC ingestion (storage.go)
+	if err != nil {
+		return m.result(ctx, err)
+	}
 	l, err := connect(ctx, &m.opts.Options, channel.RoleMaster, "", tl, nil)
 	if err != nil {
 		return m.result(ctx, err)
@@ -123,6 +132,7 @@ func (m *Master) Run(ctx context.Context) error {
 	m.link = l
 	m.mu.Unlock()
 	m.ready.fire()
+	startStorage()
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -154,6 +164,9 @@ func (m *Master) result(_ context.Context, err error) error {
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil
+	}
+	if serr := m.storageErr(); serr != nil {
+		return serr
 	}
 	return err
 }

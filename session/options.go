@@ -169,6 +169,9 @@ type MasterOptions struct {
 	// OnPeer, if set, is called when a viewer's peer connection is
 	// created and when it ends, with its timeline.
 	OnPeer func(ev PeerEvent)
+	// Storage, if set, ingests into the channel's stream through the
+	// storage service (JoinStorageSession) instead of waiting for viewers.
+	Storage *StorageOptions
 	// MaxViewers bounds concurrent viewers; zero: 10, the service's limit.
 	MaxViewers int
 }

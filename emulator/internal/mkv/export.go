@@ -74,15 +74,26 @@ type frame struct {
 }
 
 // Export writes the media of frags between from and to (zero: unbounded)
-// to w as one Matroska file that begins at a video keyframe. Frames of a
-// fragment that overlap the previous fragment's (two storage sessions side
-// by side while one replaces the other) are dropped.
+// to w as one Matroska file that begins at a video keyframe. Fragments of
+// one session never overlap; where a fragment starts before an earlier one
+// ends, a newer session replaced an older one, so the older's frames from
+// the newer's start (a keyframe) on are dropped.
 func Export(w io.WriteSeeker, frags []Fragment, from, to time.Time) (ExportStats, error) {
 	var st ExportStats
 	var frames []frame
 	channels := 2
 	seq := 0
-	for _, fr := range frags {
+	frags = append([]Fragment(nil), frags...)
+	sort.SliceStable(frags, func(i, j int) bool { return frags[i].Start.Before(frags[j].Start) })
+	for i, fr := range frags {
+		var cutoff time.Time // a newer session's start inside this fragment
+		for _, later := range frags[i+1:] {
+			if later.Start.Before(fr.End) || later.Start.Equal(fr.End) {
+				if cutoff.IsZero() || later.Start.Before(cutoff) {
+					cutoff = later.Start
+				}
+			}
+		}
 		if (!to.IsZero() && !fr.Start.Before(to)) || (!from.IsZero() && fr.End.Before(from)) {
 			continue
 		}
@@ -107,6 +118,10 @@ func Export(w io.WriteSeeker, frags []Fragment, from, to time.Time) (ExportStats
 					continue
 				}
 				t := base.Add(time.Duration(int64(cl.Timecode)+int64(b.Timecode)) * time.Millisecond)
+				if !cutoff.IsZero() && !t.Before(cutoff) {
+					st.DroppedOverlap++
+					continue
+				}
 				frames = append(frames, frame{t: t, track: b.TrackNumber, key: b.Keyframe, data: b.Data[0], seq: seq})
 				seq++
 			}
