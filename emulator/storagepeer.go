@@ -97,12 +97,13 @@ func (s *storageService) join(e *Emulator, ch channelRecord, st streamRecord) {
 		return
 	}
 	so := e.opts.Storage
-	rec, err := mkv.NewRecorder(mkv.RecorderOptions{Dir: e.streamMediaDir(st.ARN), FragmentDuration: so.FragmentDuration})
+	id := newSessionID()
+	rec, err := mkv.NewRecorder(mkv.RecorderOptions{Dir: e.streamMediaDir(st.ARN), FragmentDuration: so.FragmentDuration, Session: id})
 	if err != nil {
 		log.Warn("storage session", "err", err)
 		return
 	}
-	p := &storagePeer{svc: s, e: e, arn: ch.ARN, id: newSessionID(), rec: rec, joined: e.now(), done: make(chan struct{})}
+	p := &storagePeer{svc: s, e: e, arn: ch.ARN, id: id, rec: rec, joined: e.now(), done: make(chan struct{})}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -171,6 +172,9 @@ func (p *storagePeer) run(log interface {
 		log.Warn("storage peer", "err", err)
 		return
 	}
+	// The master's close is seen at once through the association (ICE
+	// would notice seconds later).
+	pc.SCTP().OnClose(func(error) { p.end("the master closed the connection") })
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		p.svc.wg.Add(1)
 		go func() {

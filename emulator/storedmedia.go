@@ -34,6 +34,8 @@ type StoredFragment struct {
 	Path       string
 	Start, End time.Time
 	Bytes      int64
+	// Session is the storage session that recorded it.
+	Session string
 }
 
 // Duration is the media time the fragments hold (gaps excluded).
@@ -80,7 +82,7 @@ func listMedia(root string) ([]StoredStream, error) {
 				}
 				s := StoredStream{Account: a.Name(), Name: n.Name(), Created: time.UnixMilli(ms), Dir: dir}
 				for _, f := range frags {
-					s.Fragments = append(s.Fragments, StoredFragment{Path: f.Path, Start: f.Start, End: f.End, Bytes: f.Size})
+					s.Fragments = append(s.Fragments, StoredFragment{Path: f.Path, Start: f.Start, End: f.End, Bytes: f.Size, Session: f.Session})
 					s.Bytes += f.Size
 					if s.First.IsZero() || f.Start.Before(s.First) {
 						s.First = f.Start
@@ -122,7 +124,7 @@ var ErrNoMedia = errors.New("no stored media in the range")
 func (s StoredStream) Export(w io.WriteSeeker, from, to time.Time) (ExportResult, error) {
 	frags := make([]mkv.Fragment, len(s.Fragments))
 	for i, f := range s.Fragments {
-		frags[i] = mkv.Fragment{Path: f.Path, Start: f.Start, End: f.End, Size: f.Bytes}
+		frags[i] = mkv.Fragment{Path: f.Path, Start: f.Start, End: f.End, Size: f.Bytes, Session: f.Session}
 	}
 	st, err := mkv.Export(w, frags, from, to)
 	if err != nil {

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -376,3 +377,30 @@ func (m *Master) prepareStorage(ctx context.Context) (func(), error) {
 		}()
 	}, nil
 }
+
+// MarshalText gives the kind's name in JSON.
+func (k StorageEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// MarshalJSON writes the event with stable field names, times in ms and
+// the error as its message.
+func (ev StorageEvent) MarshalJSON() ([]byte, error) {
+	type out struct {
+		Kind    StorageEventKind `json:"kind"`
+		At      time.Time        `json:"at"`
+		SinceMs float64          `json:"sinceMs"`
+		Session string           `json:"session,omitempty"`
+		Attempt int              `json:"attempt,omitempty"`
+		TookMs  float64          `json:"tookMs,omitempty"`
+		Stream  string           `json:"stream,omitempty"`
+		Current bool             `json:"current,omitempty"`
+		Error   string           `json:"error,omitempty"`
+	}
+	o := out{Kind: ev.Kind, At: ev.At, SinceMs: ms(ev.Since), Session: ev.Session, Attempt: ev.Attempt, TookMs: ms(ev.Took),
+		Stream: ev.Stream, Current: ev.Current}
+	if ev.Err != nil {
+		o.Error = ev.Err.Error()
+	}
+	return json.Marshal(o)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -108,6 +108,7 @@ and it prints the /etc/hosts line those clients need.`,
 	opts.IoT.add(cmd)
 	opts.Metrics.add(cmd, "the emulator")
 	cmd.AddCommand(newIoTCertCmd(ios))
+	cmd.AddCommand(newStreamsCmd(ios)) // streams.go
 	f.BoolVar(&opts.ServicePorts, "service-ports", false, "service-shaped mode for clients without an endpoint override (C SDK samples): HTTPS on 127.0.0.1:443, STUN and TURN on 443, no port in endpoints; implied by a --listen port of 443; needs root")
 	f.BoolVar(&opts.TURNPlainTCP, "turn-plain-tcp", false, "also serve and advertise plain-TCP TURN (turn:…?transport=tcp), which the service does not offer")
 	f.StringSliceVar(&opts.BlockTURN, "block-turn", nil, "TURN transports that do not answer, as behind a firewall: udp, tcp, tls (comma-separated); the URIs are still listed")

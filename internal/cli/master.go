@@ -143,6 +143,7 @@ type masterOptions struct {
 	FPS        float64
 	Metrics    metricsFlag
 	Config     string
+	Storage    storageFlags // storage.go
 }
 
 func init() {
@@ -170,6 +171,9 @@ channel (unless stdin carries the video); viewers' messages are printed.`,
 			if err := opts.Session.parse(); err != nil {
 				return err
 			}
+			if err := opts.Storage.parse(cmd); err != nil {
+				return err
+			}
 			if opts.Config != "" {
 				return runConfigCmd(cmd, opts)
 			}
@@ -188,6 +192,7 @@ channel (unless stdin carries the video); viewers' messages are printed.`,
 	addAWSFlags(cmd, &opts.AWS)
 	opts.Channel.add(cmd)
 	opts.Session.add(cmd)
+	opts.Storage.add(cmd)
 	f := cmd.Flags()
 	f.StringVar(&opts.Video, "video", "", `video file (H.264 Annex-B or VP8 IVF) or "-" for H.264 on stdin`)
 	f.StringVar(&opts.VideoCodec, "video-codec", "", "h264 or vp8 (default: from the file extension)")
@@ -264,6 +269,8 @@ type masterJSON struct {
 	Timeline   *session.Timeline    `json:"timeline"`
 	Viewers    []session.PeerReport `json:"viewers"`
 	Stats      session.MasterStats  `json:"stats"`
+	// Storage is the storage timeline (--storage).
+	Storage []session.StorageEvent `json:"storage,omitempty"`
 }
 
 func runMaster(ctx context.Context, opts *masterOptions) error {
@@ -305,7 +312,11 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 		return err
 	}
 	defer mm.close()
-	mo := session.MasterOptions{Options: so, Video: video, Audio: audio,
+	storageOut := ios.ErrOut
+	if opts.AWS.JSON {
+		storageOut = nil
+	}
+	mo := session.MasterOptions{Options: so, Video: video, Audio: audio, Storage: opts.Storage.options(storageOut),
 		OnFrameSent: func(string, media.Codec, media.Frame) {
 			if opts.Session.Seconds <= 0 {
 				return
@@ -320,7 +331,7 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 			})
 		},
 		OnPeer: func(ev session.PeerEvent) {
-			if opts.AWS.JSON {
+			if opts.AWS.JSON || opts.Storage.Enabled { // storage sessions print their own lines
 				return
 			}
 			if ev.Joined {
@@ -375,7 +386,7 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 		err = nil
 	}
 	stopMu.Unlock()
-	out := masterJSON{ChannelARN: arn.String(), Timeline: m.Timeline(), Viewers: m.Peers(), Stats: m.Stats()}
+	out := masterJSON{ChannelARN: arn.String(), Timeline: m.Timeline(), Viewers: m.Peers(), Stats: m.Stats(), Storage: m.StorageEvents()}
 	if opts.AWS.JSON {
 		if werr := writeJSON(ios.Out, out); werr != nil && err == nil {
 			err = werr
@@ -388,6 +399,7 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 		fmt.Fprintf(ios.Out, "viewer %s: %d video frames, %d audio frames, %d bytes\n", v.ClientID, v.Stats.VideoFrames, v.Stats.AudioFrames, v.Stats.Bytes)
 		v.Timeline.WriteTo(ios.Out)
 	}
+	writeStorageTimeline(ios.Out, out.Storage, &opts.Storage)
 	fmt.Fprintf(ios.Out, "viewers %d, frames packetized once: video %d, audio %d\n", out.Stats.ViewersTotal, out.Stats.VideoPacketized, out.Stats.AudioPacketized)
 	return err
 }

@@ -20,6 +20,8 @@ type Fragment struct {
 	Path       string
 	Start, End time.Time
 	Size       int64
+	// Session is the storage session that wrote it ("" if not named).
+	Session string
 }
 
 // ListFragments returns the finished fragments in dir, oldest first.
@@ -39,6 +41,7 @@ func ListFragments(dir string) ([]Fragment, error) {
 		if !ok || e.IsDir() {
 			continue
 		}
+		name, session, _ := strings.Cut(name, ".")
 		a, b, ok := strings.Cut(name, "-")
 		start, err1 := strconv.ParseInt(a, 10, 64)
 		end, err2 := strconv.ParseInt(b, 10, 64)
@@ -49,7 +52,7 @@ func ListFragments(dir string) ([]Fragment, error) {
 		if err != nil {
 			continue
 		}
-		out = append(out, Fragment{Path: filepath.Join(dir, e.Name()), Start: time.UnixMilli(start), End: time.UnixMilli(end), Size: info.Size()})
+		out = append(out, Fragment{Path: filepath.Join(dir, e.Name()), Start: time.UnixMilli(start), End: time.UnixMilli(end), Size: info.Size(), Session: session})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
 	return out, nil
@@ -85,15 +88,9 @@ func Export(w io.WriteSeeker, frags []Fragment, from, to time.Time) (ExportStats
 	seq := 0
 	frags = append([]Fragment(nil), frags...)
 	sort.SliceStable(frags, func(i, j int) bool { return frags[i].Start.Before(frags[j].Start) })
+	perFrag := make([][]frame, len(frags))
+	var deltas []time.Duration // video frame spacing within fragments
 	for i, fr := range frags {
-		var cutoff time.Time // a newer session's start inside this fragment
-		for _, later := range frags[i+1:] {
-			if later.Start.Before(fr.End) || later.Start.Equal(fr.End) {
-				if cutoff.IsZero() || later.Start.Before(cutoff) {
-					cutoff = later.Start
-				}
-			}
-		}
 		if (!to.IsZero() && !fr.Start.Before(to)) || (!from.IsZero() && fr.End.Before(from)) {
 			continue
 		}
@@ -112,19 +109,48 @@ func Export(w io.WriteSeeker, frags []Fragment, from, to time.Time) (ExportStats
 				channels = int(t.Audio.Channels)
 			}
 		}
+		var lastV time.Time
 		for _, cl := range doc.Segment.Cluster {
 			for _, b := range cl.SimpleBlock {
 				if len(b.Data) == 0 {
 					continue
 				}
 				t := base.Add(time.Duration(int64(cl.Timecode)+int64(b.Timecode)) * time.Millisecond)
-				if !cutoff.IsZero() && !t.Before(cutoff) {
-					st.DroppedOverlap++
-					continue
+				if b.TrackNumber == 1 {
+					if !lastV.IsZero() {
+						deltas = append(deltas, t.Sub(lastV))
+					}
+					lastV = t
 				}
-				frames = append(frames, frame{t: t, track: b.TrackNumber, key: b.Keyframe, data: b.Data[0], seq: seq})
+				perFrag[i] = append(perFrag[i], frame{t: t, track: b.TrackNumber, key: b.Keyframe, data: b.Data[0], seq: seq})
 				seq++
 			}
+		}
+	}
+	// One video frame interval (the median spacing): an older session is
+	// cut that far before a newer one's start, so the two never share a
+	// frame's slot (players and ffmpeg map timestamps to frame ticks).
+	interval := 33 * time.Millisecond
+	if len(deltas) > 0 {
+		sort.Slice(deltas, func(i, j int) bool { return deltas[i] < deltas[j] })
+		interval = max(deltas[len(deltas)/2], time.Millisecond)
+	}
+	for i, fr := range frags {
+		var cutoff time.Time // a newer session's start inside (or right after) this fragment
+		for _, later := range frags[i+1:] {
+			if fr.Session != "" && later.Session == fr.Session {
+				continue // a session's own next fragment
+			}
+			if later.Start.Before(fr.End.Add(interval)) && (cutoff.IsZero() || later.Start.Before(cutoff)) {
+				cutoff = later.Start
+			}
+		}
+		for _, f := range perFrag[i] {
+			if !cutoff.IsZero() && f.t.After(cutoff.Add(-interval)) {
+				st.DroppedOverlap++
+				continue
+			}
+			frames = append(frames, f)
 		}
 	}
 	sort.SliceStable(frames, func(i, j int) bool { return frames[i].t.Before(frames[j].t) })

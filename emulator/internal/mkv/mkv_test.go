@@ -151,7 +151,7 @@ func TestRecordAndExport(t *testing.T) {
 	}
 	dir := t.TempDir()
 	start := time.UnixMilli(1_800_000_000_000)
-	r, err := NewRecorder(RecorderOptions{Dir: dir, FragmentDuration: time.Second})
+	r, err := NewRecorder(RecorderOptions{Dir: dir, FragmentDuration: time.Second, Session: "one"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +193,9 @@ func TestRecordAndExport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tc.name == "all" && st.DroppedOverlap != 0 {
+				t.Errorf("one session's fragments: %d frames dropped as overlap", st.DroppedOverlap)
+			}
 			p, d := ffprobe(t, out)
 			if d < tc.min || d > tc.max || len(p.Streams) != 2 || p.Streams[0].CodecName != "h264" || p.Streams[0].Width != 640 || p.Streams[1].CodecName != "opus" {
 				t.Fatalf("exported %+v (%.3f s): %+v", st, d, p)
@@ -203,7 +206,7 @@ func TestRecordAndExport(t *testing.T) {
 	// A second session overlapping the first by half a second (the newer
 	// session replaces the older): the overlap is dropped, the file stays
 	// clean and lasts both sessions.
-	r2, err := NewRecorder(RecorderOptions{Dir: dir, FragmentDuration: time.Second})
+	r2, err := NewRecorder(RecorderOptions{Dir: dir, FragmentDuration: time.Second, Session: "two"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,11 +21,15 @@ type RecorderOptions struct {
 	FragmentDuration time.Duration
 	// AudioChannels of the Opus track; default 2 (opus/48000/2).
 	AudioChannels int
+	// Session names the storage session in the file names, so an export
+	// tells one session's fragments from another's ([a-zA-Z0-9_-]).
+	Session string
 }
 
 // Recorder writes one storage session's media as fragments: Matroska files
 // that each begin with a video keyframe, named <start ms>-<end ms>.mkv on
-// the service's clock (a fragment being written is <start ms>.mkv.part).
+// the service's clock, with ".<session>" before ".mkv" when
+// RecorderOptions.Session is set (a fragment being written ends in .part).
 // Audio before the first keyframe is dropped. Methods are safe for
 // concurrent use.
 type Recorder struct {
@@ -141,7 +145,11 @@ func (r *Recorder) finishLocked() error {
 		os.Remove(part)
 		return errors.Join(werr, cerr)
 	}
-	final := filepath.Join(r.opts.Dir, fmt.Sprintf("%013d-%013d.mkv", f.start.UnixMilli(), max(end.UnixMilli(), f.start.UnixMilli()+1)))
+	name := fmt.Sprintf("%013d-%013d", f.start.UnixMilli(), max(end.UnixMilli(), f.start.UnixMilli()+1))
+	if r.opts.Session != "" {
+		name += "." + r.opts.Session
+	}
+	final := filepath.Join(r.opts.Dir, name+".mkv")
 	if err := os.Rename(part, final); err != nil {
 		return fmt.Errorf("finish fragment: %w", err)
 	}

@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesisvideo"
+	"github.com/aws/aws-sdk-go-v2/service/kinesisvideo/types"
+
+	"github.com/kvsrtc/kvsrtc/emulator"
+	"github.com/kvsrtc/kvsrtc/emulator/emulatortest"
+)
+
+// `kvsrtc master --storage` through the emulator, the first offer dropped
+// and the session limit compressed to 6 s, then `kvsrtc emulator streams`
+// lists the stored media and `streams export` writes a file ffprobe reads.
+func TestMasterStorageCommand(t *testing.T) {
+	dir := t.TempDir()
+	e, arn := startEmulator(t, emulator.Options{DataDir: dir, Storage: emulator.StorageOptions{DropOffers: 1, MaxSessionDuration: 6 * time.Second}}, "cam")
+	t.Setenv(envSTUNURL, e.STUNURL())
+	ctx := context.Background()
+	c := kinesisvideo.NewFromConfig(emulatortest.Config(e))
+	s, err := c.CreateStream(ctx, &kinesisvideo.CreateStreamInput{StreamName: aws.String("cam-stream"), DataRetentionInHours: aws.Int32(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Not enabled yet: refused before connecting, saying what to change.
+	_, errOut, code := run(t, "master", "--channel-name", "cam", "--storage", "--seconds", "1")
+	if code != ExitFailure || !strings.Contains(errOut, "media storage is DISABLED") || !strings.Contains(errOut, "update-media-storage-configuration") {
+		t.Fatalf("storage disabled: exit %d\n%s", code, errOut)
+	}
+	if _, err := c.UpdateMediaStorageConfiguration(ctx, &kinesisvideo.UpdateMediaStorageConfigurationInput{ChannelARN: &arn,
+		MediaStorageConfiguration: &types.MediaStorageConfiguration{Status: types.MediaStorageConfigurationStatusEnabled, StreamARN: s.StreamARN}}); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errOut, code := run(t, "master", "--channel-name", "cam", "--storage", "--storage-retry", "1s",
+		"--storage-session-limit", "6s", "--storage-rejoin-margin", "2s", "--seconds", "8")
+	if code != 0 {
+		t.Fatalf("master --storage: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"storage: media storage ENABLED into " + aws.ToString(s.StreamARN),
+		"storage: no offer 1s after JoinStorageSession #1; calling it again", "; recording (joining again 2s before the 6s limit)",
+		"nears the 6s limit: joining again"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if !strings.Contains(out, "storage timeline:") || strings.Count(out, "connected") < 2 {
+		t.Errorf("stdout lacks the storage timeline with two sessions:\n%s", out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(e.StorageSessions(arn)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // bounded poll: the emulator finishes the last fragment
+	}
+
+	out, errOut, code = run(t, "emulator", "streams", "--data", dir, "--json")
+	if code != 0 {
+		t.Fatalf("streams: exit %d %s", code, errOut)
+	}
+	list := decode[[]streamJSON](t, out)
+	if len(list) != 1 || list[0].Name != "cam-stream" || list[0].Fragments < 3 || list[0].DurationMs < 7000 {
+		t.Fatalf("streams: %+v", list)
+	}
+	mkv := filepath.Join(t.TempDir(), "cam.mkv")
+	out, errOut, code = run(t, "emulator", "streams", "export", "--data", dir, "--stream", "cam-stream", "-o", mkv)
+	if code != 0 || !strings.Contains(out, "wrote "+mkv) {
+		t.Fatalf("export: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var stderr strings.Builder
+	cmd := exec.CommandContext(t.Context(), "ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", mkv)
+	cmd.Stderr = &stderr
+	dur, err := cmd.Output()
+	if err != nil || stderr.Len() > 0 {
+		t.Fatalf("ffprobe: %v %s", err, stderr.String())
+	}
+	if d, _ := strconv.ParseFloat(strings.TrimSpace(string(dur)), 64); d < 7.2 || d > 8.8 {
+		t.Errorf("exported %.2f s, want 8 ± 10%%", d)
+	}
+	// A range: from 2 s after the first media, 3 s long.
+	part := filepath.Join(t.TempDir(), "part.mkv")
+	if out, errOut, code = run(t, "emulator", "streams", "export", "--data", dir, "--stream", "cam-stream", "--start", "2s", "--end", "5s", "-o", part, "--json"); code != 0 {
+		t.Fatalf("export a range: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if res := decode[struct{ DurationMs int64 }](t, out); res.DurationMs < 1500 || res.DurationMs > 3100 {
+		t.Errorf("range export: %+v", res)
+	}
+}
+
+func TestStorageUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"master", "--channel-name", "x", "--storage-retry", "1s"}, ExitUsage, "--storage-retry needs --storage"},
+		{[]string{"master", "--channel-name", "x", "--storage", "--storage-retry", "1ms"}, ExitUsage, "want between 100ms and 10m"},
+		{[]string{"master", "--channel-name", "x", "--storage", "--storage-session-limit", "10s", "--storage-rejoin-margin", "6s"}, ExitUsage, "at most half the session limit"},
+		{[]string{"emulator", "streams"}, ExitUsage, "--data is required"},
+		{[]string{"emulator", "streams", "export", "--data", t.TempDir(), "--stream", "s"}, ExitUsage, "-o/--output is required"},
+		{[]string{"emulator", "streams", "export", "--data", t.TempDir(), "--stream", "s", "-o", filepath.Join(t.TempDir(), "x.mkv")}, ExitNotFound, `no stored media for stream "s"`},
+		{[]string{"emulator", "streams", "export", "--data", t.TempDir(), "--stream", "s", "--start", "yesterday", "-o", "x.mkv"}, ExitNotFound, "no stored media"},
+	}
+	for _, tc := range cases {
+		_, errOut, code := run(t, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, want %d with %q:\n%s", tc.args, code, tc.code, tc.want, errOut)
+		}
+	}
+}
