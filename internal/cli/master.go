@@ -174,6 +174,9 @@ channel (unless stdin carries the video); viewers' messages are printed.`,
 			if err := opts.Storage.parse(cmd); err != nil {
 				return err
 			}
+			if opts.Config != "" && opts.Storage.Enabled {
+				return usageErrorf("--storage works on one channel; it does not combine with --config")
+			}
 			if opts.Config != "" {
 				return runConfigCmd(cmd, opts)
 			}
