@@ -47,7 +47,7 @@ Lines typed on stdin, and each --send, go to the master's data channel; its
 messages are printed. The connection timeline (credentials, endpoints, ICE
 servers, WSS, offer, answer, ICE, DTLS, first frames) is printed at the end.`,
 		Example: `  kvsrtc viewer --channel-name cam --record cam.mkv
-  kvsrtc viewer --channel-name cam --seconds 10 --json --force-turn --relay-transport tcp`,
+  kvsrtc viewer --channel-name cam --seconds 10 --json --force-turn --relay-transport udp`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.Session.parse(); err != nil {
