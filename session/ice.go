@@ -43,14 +43,22 @@ func iceServers(cfg resolve.ICEConfig, rt RelayTransport) []webrtc.ICEServer {
 	return out
 }
 
-// keepURL reports whether u is wanted for relay transport rt.
+// keepURL reports whether u is wanted for relay transport rt. TURN over
+// DTLS (turns:…?transport=udp, which the service lists) is never kept: the
+// C SDK skips it (csdk-client.md, ICE), and pion would verify the server
+// only against the system pool (no hook takes a CA for its DTLS dial), so a
+// private CA could never work; TLS over TCP (turnTLS) carries the same
+// relay.
 func keepURL(u string, rt RelayTransport) bool {
 	lu := strings.ToLower(u)
+	tls := strings.HasPrefix(lu, "turns:")
+	tcp := strings.Contains(lu, "transport=tcp")
+	if tls && !tcp {
+		return false
+	}
 	if strings.HasPrefix(lu, "stun:") || strings.HasPrefix(lu, "stuns:") || rt == RelayAny {
 		return true
 	}
-	tls := strings.HasPrefix(lu, "turns:")
-	tcp := strings.Contains(lu, "transport=tcp")
 	switch rt {
 	case RelayTLS:
 		return tls

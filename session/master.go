@@ -73,7 +73,9 @@ func NewMaster(opts MasterOptions, optFns ...func(*MasterOptions)) (*Master, err
 		opts.MaxViewers = 10
 	}
 	opts.Logger = opts.Logger.With("component", "session", "role", "master")
-	api, err := newAPI(&opts.Options)
+	opts.turn = newTURNTLS(opts.HTTPClient)
+	ao := withTURNTLS(opts.Options, opts.turn)
+	api, err := newAPI(&ao)
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ const (
 	RelayAny RelayTransport = iota
 	RelayUDP                // turn:…?transport=udp
 	RelayTCP                // turn:…?transport=tcp
-	RelayTLS                // turns:…
+	RelayTLS                // turns:…?transport=tcp (TLS)
 )
 
 // ParseRelayTransport reads "udp", "tcp", "tls" or "" (any).
@@ -78,7 +78,8 @@ type Options struct {
 	// Credentials sign the WSS URL. Required.
 	Credentials aws.CredentialsProvider
 	// HTTPClient opens the WebSocket (set its TLS trust for an emulator's
-	// CA). Nil: http.DefaultClient.
+	// CA). Nil: http.DefaultClient. TURN over TLS trusts the RootCAs of its
+	// *http.Transport too, besides the system pool.
 	HTTPClient *http.Client
 	// Signaling changes the signaling options before Dial.
 	Signaling func(*signaling.Options)
@@ -121,6 +122,8 @@ type Options struct {
 	Events
 	// Logger receives the session's logs. Nil discards them.
 	Logger *slog.Logger
+
+	turn *turnTLS // set by NewMaster and NewViewer: TURN over TLS with HTTPClient's CA
 }
 
 func (o *Options) check() error {

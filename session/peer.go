@@ -45,6 +45,9 @@ func newAPI(o *Options) (*webrtc.API, error) {
 // rtcConfig is the peer connection configuration for cfg.
 func rtcConfig(o *Options, cfg resolve.ICEConfig) webrtc.Configuration {
 	c := webrtc.Configuration{ICEServers: iceServers(cfg, o.RelayTransport)}
+	if o.turn != nil {
+		o.turn.learn(c.ICEServers)
+	}
 	if o.ForceTURN {
 		c.ICETransportPolicy = webrtc.ICETransportPolicyRelay
 	}

@@ -77,7 +77,8 @@ func NewViewer(opts ViewerOptions, optFns ...func(*ViewerOptions)) (*Viewer, err
 		return nil, err
 	}
 	opts.Logger = opts.Logger.With("component", "session", "role", "viewer", "client", opts.ClientID)
-	api, err := newAPI(viewerAPIOptions(opts.Options))
+	opts.turn = newTURNTLS(opts.HTTPClient)
+	api, err := newAPI(viewerAPIOptions(withTURNTLS(opts.Options, opts.turn)))
 	if err != nil {
 		return nil, err
 	}

@@ -213,6 +213,21 @@ type loggingClient struct {
 	w    io.Writer
 }
 
+// GetTransport is the wrapped client's transport, so that what reads the
+// aws.Config's TLS trust from it (the WSS dial and TURN over TLS, through
+// wssClient) keeps the CA bundle under -v.
+func (c *loggingClient) GetTransport() *http.Transport {
+	switch n := c.next.(type) {
+	case interface{ GetTransport() *http.Transport }:
+		return n.GetTransport()
+	case *http.Client:
+		if t, ok := n.Transport.(*http.Transport); ok {
+			return t
+		}
+	}
+	return nil
+}
+
 func (c *loggingClient) Do(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := c.next.Do(req)

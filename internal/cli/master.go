@@ -84,8 +84,10 @@ func wssClient(cfg aws.Config) *http.Client {
 	switch c := cfg.HTTPClient.(type) {
 	case *http.Client:
 		return c
-	case interface{ GetTransport() *http.Transport }:
-		return &http.Client{Transport: c.GetTransport()}
+	case interface{ GetTransport() *http.Transport }: // aws's BuildableClient, and -v's loggingClient around it
+		if t := c.GetTransport(); t != nil {
+			return &http.Client{Transport: t}
+		}
 	}
 	return nil
 }

@@ -316,6 +316,12 @@ func (c *conn) Close() error {
 	c.closeOnce.Do(func() {
 		c.t.remove(c)
 		c.closeErr = c.Conn.Close()
+		var oe *net.OpError
+		if _, isTLS := c.Conn.(*tls.Conn); isTLS && errors.As(c.closeErr, &oe) {
+			// The client is gone (reset, closed): tls.Conn.Close could not
+			// write its close_notify, and closed the socket all the same.
+			c.closeErr = nil
+		}
 	})
 	return c.closeErr
 }

@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kvsrtc/kvsrtc/emulator"
+)
+
+// TestVerboseKeepsTheCA runs `kvsrtc master -v` and `kvsrtc viewer -v`
+// against an emulator whose certificates a private CA signed
+// (AWS_CA_BUNDLE): -v wraps the HTTP client in a logging one, and the WSS
+// dial and TURN over TLS must still trust the bundle. The viewer uses
+// relay candidates over TURN over TLS only, so its first frame came through
+// the emulator's turns: listener.
+func TestVerboseKeepsTheCA(t *testing.T) {
+	e, _ := startEmulator(t, emulator.Options{}, "cam-v")
+	t.Setenv(envSTUNURL, e.STUNURL())
+	type result struct {
+		out, errOut string
+		code        int
+	}
+	mres := make(chan result, 1)
+	go func() {
+		out, errOut, code := run(t, "master", "-v", "--channel-name", "cam-v", "--seconds", "3")
+		mres <- result{out, errOut, code}
+	}()
+	out, errOut, code := run(t, "viewer", "-v", "--channel-name", "cam-v", "--seconds", "1", "--json",
+		"--force-turn", "--relay-transport", "tls", "--client-id", "v-verbose")
+	if code != 0 {
+		t.Fatalf("viewer -v exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "http POST") {
+		t.Errorf("viewer -v printed no HTTP calls:\n%s", errOut)
+	}
+	v := decode[viewerJSON](t, out)
+	if v.Stats.Video.Frames < 10 {
+		t.Errorf("viewer over TURN/TLS got %d video frames", v.Stats.Video.Frames)
+	}
+	m := <-mres
+	if m.code != 0 {
+		t.Fatalf("master -v exit %d\n%s\n%s", m.code, m.out, m.errOut)
+	}
+	if !strings.Contains(m.errOut, "viewer v-verbose joined") {
+		t.Errorf("master did not see the viewer:\n%s", m.errOut)
+	}
+}

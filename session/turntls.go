@@ -1,0 +1,144 @@
+package session
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pion/stun/v4"
+	"github.com/pion/webrtc/v4"
+)
+
+// turnTLSTimeout bounds a TURN server's TCP connect and TLS handshake.
+const turnTLSTimeout = 10 * time.Second
+
+// turnTLS dials TURN over TLS (turns:…?transport=tcp) trusting the CA of
+// the session's HTTPClient (AWS_CA_BUNDLE, an emulator's or a corporate
+// CA) as well as the system pool.
+//
+// pion/ice dials turns: itself with tls.Config{ServerName, InsecureSkipVerify}
+// and nothing else, so only the system pool is trusted and a private CA
+// fails ("x509: certificate signed by unknown authority";
+// gatherCandidatesRelay, pion/ice v4 gather.go). Its one hook is the proxy
+// dialer (SettingEngine.SetICEProxyDialer): with one set, pion dials both
+// turn:…?transport=tcp and turns:…?transport=tcp through it and wraps
+// neither in TLS. So the dialer does the TLS itself for the addresses of
+// turns: URLs, which it learns as peer connections are configured
+// (learn), and dials plain TCP for the rest.
+type turnTLS struct {
+	roots *x509.CertPool // the HTTPClient's; nil: the system pool alone
+	mu    sync.Mutex
+	tls   map[string]bool // host:port → a turns: URL names it
+}
+
+// newTURNTLS takes the trust of hc's transport.
+func newTURNTLS(hc *http.Client) *turnTLS {
+	t := &turnTLS{tls: map[string]bool{}}
+	if hc != nil {
+		if tr, ok := hc.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
+			t.roots = tr.TLSClientConfig.RootCAs
+		}
+	}
+	return t
+}
+
+// withTURNTLS returns o with the SettingEngine change that dials TURN TCP
+// through t; the caller's SettingEngine runs after it (and may set its own
+// proxy dialer).
+func withTURNTLS(o Options, t *turnTLS) Options {
+	user := o.SettingEngine
+	o.SettingEngine = func(se *webrtc.SettingEngine) {
+		se.SetICEProxyDialer(t)
+		if user != nil {
+			user(se)
+		}
+	}
+	return o
+}
+
+// learn records which TURN addresses of servers take TLS. A plain
+// turn:…?transport=tcp URL at an address a turns: URL also names would be
+// dialed with TLS too: the service lists TCP only as TLS, and the C SDK
+// dials every TCP TURN server over TLS (csdk-client.md, ICE).
+func (t *turnTLS) learn(servers []webrtc.ICEServer) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, s := range servers {
+		for _, raw := range s.URLs {
+			u, err := stun.ParseURI(raw)
+			if err != nil || u.Proto != stun.ProtoTypeTCP {
+				continue
+			}
+			addr := net.JoinHostPort(u.Host, strconv.Itoa(u.Port))
+			if u.Scheme == stun.SchemeTypeTURNS {
+				t.tls[addr] = true
+			}
+		}
+	}
+}
+
+// Dial is golang.org/x/net/proxy.Dialer's: pion calls it for each TCP
+// TURN allocation with the server's host:port.
+func (t *turnTLS) Dial(network, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), turnTLSTimeout)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	useTLS := t.tls[addr]
+	t.mu.Unlock()
+	if !useTLS {
+		return c, nil
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	tc := tls.Client(c, t.config(host))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("turn over tls to %s: %w", addr, err)
+	}
+	return tc, nil
+}
+
+// config verifies the server's chain against the HTTPClient's roots, then
+// the system pool: AWS_CA_BUNDLE replaces the pool in aws-sdk-go-v2's HTTP
+// client (config's addHTTPClientCABundle starts from an empty pool), but a
+// TURN server may well have a public certificate.
+func (t *turnTLS) config(host string) *tls.Config {
+	return &tls.Config{
+		ServerName:         host,
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: true, // verified below, against both pools
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("no server certificate")
+			}
+			inter := x509.NewCertPool()
+			for _, c := range cs.PeerCertificates[1:] {
+				inter.AddCert(c)
+			}
+			pools := []*x509.CertPool{nil} // nil: the system pool
+			if t.roots != nil {
+				pools = []*x509.CertPool{t.roots, nil}
+			}
+			var errs []error
+			for _, roots := range pools {
+				_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: host})
+				if err == nil {
+					return nil
+				}
+				errs = append(errs, err)
+			}
+			return errors.Join(errs...)
+		},
+	}
+}
