@@ -10,12 +10,13 @@ import (
 
 	"github.com/kvsrtc/kvsrtc/channel"
 	"github.com/kvsrtc/kvsrtc/media"
+	"github.com/kvsrtc/kvsrtc/resolve"
 	"github.com/kvsrtc/kvsrtc/wire"
 )
 
 // offer builds a viewer's peer connection, applies its offer and answers in
 // the background.
-func (m *Master) offer(ctx context.Context, l *link, id string, sd wire.SessionDescription, at time.Time) error {
+func (m *Master) offer(ctx context.Context, l *link, id string, sd wire.SessionDescription, at time.Time, cfg resolve.ICEConfig) error {
 	if at.IsZero() {
 		at = time.Now()
 	}
@@ -27,7 +28,7 @@ func (m *Master) offer(ctx context.Context, l *link, id string, sd wire.SessionD
 	tl.Add(StepOfferReceived, at, at)
 	log := m.opts.Logger.With("viewer", id)
 	trickle := !m.opts.NoTrickle
-	p, err := newPeer(m.api, rtcConfig(&m.opts.Options, l.ice.fresh(ctx, log.Warn)), tl, log, trickle)
+	p, err := newPeer(m.api, rtcConfig(&m.opts.Options, cfg), tl, log, trickle)
 	if err != nil {
 		return err
 	}

@@ -14,10 +14,18 @@ import (
 
 // link is a channel resolved and connected for one role.
 type link struct {
-	ep  resolve.Endpoints
-	ice *iceKeeper
-	sig *signaling.Client
+	ep     resolve.Endpoints
+	ice    *iceKeeper
+	sig    *signaling.Client
+	status *sigStatus
+	failed <-chan struct{} // closed when the link gave up (see err)
 }
+
+// errLinkFailed is returned inside a session when the link gave up.
+var errLinkFailed = errors.New("signaling gave up")
+
+// err is why the link gave up.
+func (l *link) err() error { return l.status.err() }
 
 // connect resolves the endpoints, then fetches the ICE servers and opens the
 // WSS connection side by side: both need only the endpoints. onICE runs as
@@ -32,7 +40,8 @@ func connect(ctx context.Context, o *Options, role channel.Role, clientID string
 		return nil, err
 	}
 	tl.Mark(StepEndpoints, t0)
-	l := &link{ep: ep}
+	status := newSigStatus(o.Logger, o.CredentialsRetry)
+	l := &link{ep: ep, status: status, failed: status.failed}
 
 	var keeperMu sync.Mutex
 	var keeper *iceKeeper
@@ -73,6 +82,7 @@ func connect(ctx context.Context, o *Options, role channel.Role, clientID string
 		o.Signaling(&sopts)
 	}
 	watchSignaling(o, &sopts)
+	status.hook(&sopts)
 
 	type dialed struct {
 		c   *signaling.Client

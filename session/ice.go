@@ -101,6 +101,12 @@ func (k *iceKeeper) current() resolve.ICEConfig {
 	return k.cfg
 }
 
+// valid returns the current ICE servers if their Ttl lasts.
+func (k *iceKeeper) valid() (resolve.ICEConfig, bool) {
+	cfg := k.current()
+	return cfg, k.r.Now().Before(cfg.Expires)
+}
+
 // freshTimeout bounds the fetch fresh makes before a peer connection.
 const freshTimeout = 5 * time.Second
 

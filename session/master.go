@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/kvsrtc/kvsrtc/channel"
+	"github.com/kvsrtc/kvsrtc/resolve"
 	"github.com/kvsrtc/kvsrtc/signaling"
 	"github.com/kvsrtc/kvsrtc/wire"
 )
@@ -147,16 +148,57 @@ func (m *Master) Run(ctx context.Context) error {
 		closeSignaling(l.sig, m.gracefully())
 	}()
 
+	ready := make(chan readyOffer)
 	for {
 		select {
 		case <-ctx.Done():
 			return m.result(ctx, ctx.Err())
+		case <-l.failed:
+			return m.result(ctx, l.err())
+		case r := <-ready:
+			m.answerOffer(ctx, l, r)
 		case msg, ok := <-l.sig.Messages():
 			if !ok {
 				return m.result(ctx, errors.New("signaling closed"))
 			}
-			m.handle(ctx, l, msg)
+			m.handle(ctx, l, msg, ready)
 		}
+	}
+}
+
+// readyOffer is a viewer's offer with the ICE servers to answer it with.
+type readyOffer struct {
+	id  string
+	sd  wire.SessionDescription
+	at  time.Time
+	cfg resolve.ICEConfig
+}
+
+// queueOffer answers at once while the ICE servers are valid. Expired,
+// they are fetched again on a goroutine of their own, so a slow or failing
+// fetch (up to freshTimeout) holds up no other viewer's messages; the offer
+// then comes back to the signaling loop on ready, and the viewer's
+// candidates that arrive meanwhile are kept for it as before an offer.
+func (m *Master) queueOffer(ctx context.Context, l *link, r readyOffer, ready chan<- readyOffer) {
+	if cfg, ok := l.ice.valid(); ok {
+		r.cfg = cfg
+		m.answerOffer(ctx, l, r)
+		return
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		r.cfg = l.ice.fresh(ctx, m.opts.Logger.With("viewer", r.id).Warn)
+		select {
+		case ready <- r:
+		case <-ctx.Done():
+		}
+	}()
+}
+
+func (m *Master) answerOffer(ctx context.Context, l *link, r readyOffer) {
+	if err := m.offer(ctx, l, r.id, r.sd, r.at, r.cfg); err != nil {
+		m.opts.Logger.Warn("answer viewer", "from", r.id, "err", err)
 	}
 }
 
@@ -173,7 +215,7 @@ func (m *Master) result(_ context.Context, err error) error {
 	return err
 }
 
-func (m *Master) handle(ctx context.Context, l *link, msg signaling.Message) {
+func (m *Master) handle(ctx context.Context, l *link, msg signaling.Message, ready chan<- readyOffer) {
 	log := m.opts.Logger
 	id := msg.SenderClientID
 	switch msg.MessageType {
@@ -184,9 +226,7 @@ func (m *Master) handle(ctx context.Context, l *link, msg signaling.Message) {
 			return
 		}
 		// msg.ReceivedAt is on the service's clock; timelines use the local one.
-		if err := m.offer(ctx, l, id, sd, time.Now()); err != nil {
-			log.Warn("answer viewer", "from", id, "err", err)
-		}
+		m.queueOffer(ctx, l, readyOffer{id: id, sd: sd, at: time.Now()}, ready)
 	case wire.MessageTypeICECandidate:
 		c, err := msg.ICECandidate()
 		if err != nil {

@@ -122,6 +122,11 @@ type Options struct {
 	Events
 	// Logger receives the session's logs. Nil discards them.
 	Logger *slog.Logger
+	// CredentialsRetry is how long signaling may keep being refused for its
+	// credentials (401/403 at the WSS upgrade, or credentials that cannot
+	// be retrieved) before Run ends with ErrCredentials. Zero:
+	// DefaultCredentialsRetry. Negative: retry for ever.
+	CredentialsRetry time.Duration
 
 	turn *turnTLS // set by NewMaster and NewViewer: TURN over TLS with HTTPClient's CA
 }
@@ -211,4 +216,17 @@ type ViewerOptions struct {
 	// VideoFrames ends Run once this many video frames were received
 	// whole. Zero: no limit.
 	VideoFrames int
+	// Rejoin makes Run offer again when a connection ends (the master left
+	// or restarted, ICE failed, no answer), spaced by RejoinBackoff, for as
+	// long as Run runs. False: Run returns the connection's error.
+	Rejoin bool
+	// RejoinBackoff spaces the offers of Rejoin.
+	RejoinBackoff Backoff
+	// OnRejoin, if set, is called before each new offer of Rejoin with why
+	// the connection ended and the wait before the offer.
+	OnRejoin func(cause error, wait time.Duration)
+	// MediaTimeout ends a connection with ErrNoMedia when no frame arrived
+	// for this long once it is up (with Rejoin, a new offer follows). Zero:
+	// no limit.
+	MediaTimeout time.Duration
 }

@@ -36,6 +36,7 @@ func newAPI(o *Options) (*webrtc.API, error) {
 		}
 	}
 	se := webrtc.SettingEngine{LoggerFactory: pionLogs{o.Logger}}
+	setLiveness(&se)
 	if o.SettingEngine != nil {
 		o.SettingEngine(&se)
 	}

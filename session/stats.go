@@ -16,6 +16,9 @@ type ViewerStats struct {
 	// ICERefreshes counts ICE server fetches after the first.
 	ICERefreshes int            `json:"iceRefreshes"`
 	Signaling    SignalingStats `json:"signaling"`
+	// Rejoins counts the offers made again after a connection ended
+	// (ViewerOptions.Rejoin).
+	Rejoins int `json:"rejoins"`
 }
 
 // TrackStats describe one received track.
@@ -58,28 +61,50 @@ func (v *Viewer) Stats() ViewerStats {
 		v.mu.Unlock()
 		return s
 	}
-	s := ViewerStats{Video: v.video.stats(), Audio: v.audio.stats(), Signaling: signalingStats(v.link)}
+	s := ViewerStats{Video: v.video.stats(), Audio: v.audio.stats(), Signaling: signalingStats(v.link), Rejoins: v.rejoins}
 	if v.link != nil && v.link.ice != nil {
 		s.ICERefreshes = v.link.ice.count()
 	}
-	p := v.p
+	p, last := v.p, v.pcLast
 	v.mu.Unlock()
-	if p == nil || p.closing() {
+	if p == nil {
 		return s
 	}
+	if p.closing() { // GetStats would race with pion's close: the figures read last stand
+		last.apply(&s)
+		return s
+	}
+	var now pcStats
 	for _, st := range p.pc.GetStats() {
 		switch x := st.(type) {
 		case webrtc.InboundRTPStreamStats:
-			t := &s.Audio
+			t := &now.audio
 			if x.Kind == "video" {
-				t = &s.Video
+				t = &now.video
 			}
 			t.PacketsLost, t.JitterMs, t.NACKs = int64(x.PacketsLost), x.Jitter*1000, x.NACKCount
 		case webrtc.ICECandidatePairStats:
 			if x.Nominated && x.State == webrtc.StatsICECandidatePairStateSucceeded {
-				s.RTTMs = x.CurrentRoundTripTime * 1000
+				now.rttMs = x.CurrentRoundTripTime * 1000
 			}
 		}
 	}
+	v.mu.Lock()
+	v.pcLast = now
+	v.mu.Unlock()
+	now.apply(&s)
 	return s
+}
+
+// pcStats are the figures a Viewer reads from pion's statistics.
+type pcStats struct {
+	video, audio TrackStats // PacketsLost, JitterMs, NACKs
+	rttMs        float64
+}
+
+func (p pcStats) apply(s *ViewerStats) {
+	for _, x := range []struct{ to, from *TrackStats }{{&s.Video, &p.video}, {&s.Audio, &p.audio}} {
+		x.to.PacketsLost, x.to.JitterMs, x.to.NACKs = x.from.PacketsLost, x.from.JitterMs, x.from.NACKs
+	}
+	s.RTTMs = p.rttMs
 }

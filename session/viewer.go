@@ -52,6 +52,12 @@ type Viewer struct {
 	final    *ViewerStats // stats when Run ended
 	ready    *signal
 	graceful context.Context // Shutdown's: signaling closes with a handshake
+
+	// Rejoin state, under mu.
+	rejoins   int
+	lastFrame time.Time
+	recCodec  [2]media.Codec // video, audio of the recording
+	pcLast    pcStats        // pion's figures, read last
 }
 
 type trackCounters struct {
@@ -100,8 +106,10 @@ func (v *Viewer) Timeline() *Timeline {
 
 // Run connects to the master and receives media until ctx ends (it returns
 // ctx's error), the media limit of the options is reached (nil), Close is
-// called (nil) or the connection fails. The recording is finished before
-// Run returns.
+// called (nil) or the connection fails. With ViewerOptions.Rejoin a
+// connection that ends (the master left, ICE failed, no answer) is followed
+// by a new offer, with backoff, for as long as Run runs. The recording is
+// finished before Run returns.
 func (v *Viewer) Run(ctx context.Context) (err error) {
 	v.mu.Lock()
 	if v.closed || v.started {
@@ -116,74 +124,39 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 	defer close(v.runDone)
 	defer cancel()
 
-	log := v.opts.Logger
-	trickle := !v.opts.NoTrickle
-	var p *peer
-	var offer wire.SessionDescription
-	var offerStart time.Time
-	// Built as soon as the ICE servers are known, while the WSS opens.
+	// The first attempt is built as soon as the ICE servers are known,
+	// while the WSS opens.
+	var a *attempt
 	onICE := func(cfg resolve.ICEConfig) error {
 		var err error
-		p, err = newPeer(v.api, rtcConfig(&v.opts.Options, cfg), tl, log, trickle)
-		if err != nil {
-			return err
-		}
-		p.watch(channel.RoleViewer, &v.opts.Options, v.opts.ClientID, v.ready.fire)
-		v.mu.Lock()
-		v.p = p
-		v.mu.Unlock()
-		for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-			tr, err := p.pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
-			if err != nil {
-				return err
-			}
-			if err := preferDecodable(tr); err != nil {
-				return err
-			}
-		}
-		dc, err := p.pc.CreateDataChannel(DataChannelLabel, nil)
-		if err != nil {
-			return err
-		}
-		handleDataChannel(&v.opts.Options, v.opts.ClientID, "", dc)
-		v.mu.Lock()
-		v.dc = dc
-		v.mu.Unlock()
-		p.pc.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-			v.wg.Add(1)
-			go func() {
-				defer v.wg.Done()
-				v.read(track)
-			}()
-		})
-		if v.opts.OnPeerConnection != nil {
-			v.opts.OnPeerConnection(v.opts.ClientID, p.pc)
-		}
-		offerStart = time.Now()
-		sd, err := p.pc.CreateOffer(offerOptions(trickle))
-		if err != nil {
-			return err
-		}
-		offer, err = p.localDescription(ctx, sd, trickle)
+		a, err = v.newAttempt(ctx, cfg, tl)
 		return err
 	}
 	l, err := connect(ctx, &v.opts.Options, channel.RoleViewer, v.opts.ClientID, tl, onICE)
 	if err != nil {
-		if p != nil {
-			_ = p.pc.Close()
+		if a != nil {
+			_ = a.p.pc.Close()
 		}
 		return v.result(err)
 	}
 	v.mu.Lock()
 	v.link = l
 	v.mu.Unlock()
+	v.wg.Add(1)
+	go func() {
+		defer v.wg.Done()
+		l.ice.run(ctx, v.opts.Logger.Warn)
+	}()
 	defer func() {
 		cancel()
 		final := v.Stats() // pion's stats are gone once the connection closes
 		v.mu.Lock()
 		v.final = &final
+		p := v.p
 		v.mu.Unlock()
-		_ = p.pc.Close()
+		if p != nil {
+			_ = p.pc.Close()
+		}
 		v.wg.Wait()
 		closeSignaling(l.sig, v.gracefully())
 		v.mu.Lock()
@@ -196,14 +169,130 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	if _, err := l.sig.SendOffer(ctx, "", offer); err != nil {
-		return v.result(fmt.Errorf("send offer: %w", err))
+	b := rejoinBackoff{min: v.opts.RejoinBackoff.Min, max: v.opts.RejoinBackoff.Max}
+	for {
+		err := v.attempt(ctx, l, a)
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return v.result(ctx.Err())
+		case errors.Is(err, errLinkFailed):
+			return v.result(l.err())
+		case !v.opts.Rejoin || !rejoinable(err):
+			return v.result(err)
+		}
+		_ = a.p.pc.Close()
+		if a.connected() {
+			b.reset()
+		}
+		wait := b.next()
+		v.opts.Logger.Warn("connection to the master ended; offering again", "cause", err.Error(), "wait", wait.Round(time.Millisecond))
+		if v.opts.OnRejoin != nil {
+			v.opts.OnRejoin(err, wait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return v.result(ctx.Err())
+		case <-v.stop:
+			t.Stop()
+			return nil
+		case <-l.failed:
+			t.Stop()
+			return v.result(l.err())
+		case <-t.C:
+		}
+		v.mu.Lock()
+		v.rejoins++
+		v.mu.Unlock()
+		if a, err = v.newAttempt(ctx, l.ice.fresh(ctx, v.opts.Logger.Warn), tl); err != nil {
+			return v.result(err)
+		}
+	}
+}
+
+// attempt is one peer connection of a Viewer and its offer.
+type attempt struct {
+	p          *peer
+	offer      wire.SessionDescription
+	offerStart time.Time
+}
+
+// connected reports whether DTLS came up on the attempt.
+func (a *attempt) connected() bool {
+	select {
+	case <-a.p.connected:
+		return true
+	default:
+		return false
+	}
+}
+
+// newAttempt builds a peer connection (receive-only audio and video, the
+// data channel) and its offer.
+func (v *Viewer) newAttempt(ctx context.Context, cfg resolve.ICEConfig, tl *Timeline) (*attempt, error) {
+	trickle := !v.opts.NoTrickle
+	p, err := newPeer(v.api, rtcConfig(&v.opts.Options, cfg), tl, v.opts.Logger, trickle)
+	if err != nil {
+		return nil, err
+	}
+	a := &attempt{p: p}
+	p.watch(channel.RoleViewer, &v.opts.Options, v.opts.ClientID, v.ready.fire)
+	v.mu.Lock()
+	v.p = p
+	v.mu.Unlock()
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		tr, err := p.pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		if err != nil {
+			return a, err
+		}
+		if err := preferDecodable(tr); err != nil {
+			return a, err
+		}
+	}
+	dc, err := p.pc.CreateDataChannel(DataChannelLabel, nil)
+	if err != nil {
+		return a, err
+	}
+	handleDataChannel(&v.opts.Options, v.opts.ClientID, "", dc)
+	v.mu.Lock()
+	v.dc = dc
+	v.mu.Unlock()
+	base := v.mediaBase()
+	p.pc.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		v.wg.Add(1)
+		go func() {
+			defer v.wg.Done()
+			v.read(track, p, base)
+		}()
+	})
+	if v.opts.OnPeerConnection != nil {
+		v.opts.OnPeerConnection(v.opts.ClientID, p.pc)
+	}
+	a.offerStart = time.Now()
+	sd, err := p.pc.CreateOffer(offerOptions(trickle))
+	if err != nil {
+		return a, err
+	}
+	a.offer, err = p.localDescription(ctx, sd, trickle)
+	return a, err
+}
+
+// attempt sends a's offer and handles the master's messages until the
+// connection ends (an error saying why), the media limit is reached or
+// Close is called (nil).
+func (v *Viewer) attempt(ctx context.Context, l *link, a *attempt) error {
+	log, p, tl := v.opts.Logger, a.p, v.tl
+	if _, err := l.sig.SendOffer(ctx, "", a.offer); err != nil {
+		return fmt.Errorf("send offer: %w", err)
 	}
 	offerAt := time.Now()
-	tl.Add(StepOfferSent, offerStart, offerAt)
+	tl.Add(StepOfferSent, a.offerStart, offerAt)
 	offerSent := make(chan struct{})
 	close(offerSent)
-	v.wg.Add(2)
+	v.wg.Add(1)
 	go func() {
 		defer v.wg.Done()
 		p.sendCandidates(ctx, offerSent, func(ctx context.Context, c wire.ICECandidateInit) error {
@@ -211,32 +300,53 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 			return err
 		})
 	}()
-	go func() {
-		defer v.wg.Done()
-		l.ice.run(ctx, log.Warn)
-	}()
 
 	answered := false
 	noAnswer := time.NewTimer(v.opts.AnswerTimeout)
 	defer noAnswer.Stop()
+	var mediaTick <-chan time.Time
+	var upAt time.Time
+	if d := v.opts.MediaTimeout; d > 0 {
+		t := time.NewTicker(min(d/4, 250*time.Millisecond))
+		defer t.Stop()
+		mediaTick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			return v.result(ctx.Err())
+			return ctx.Err()
+		case now := <-mediaTick:
+			if !a.connected() {
+				continue
+			}
+			if upAt.IsZero() {
+				upAt = now
+			}
+			v.mu.Lock()
+			last := v.lastFrame
+			v.mu.Unlock()
+			if last.Before(upAt) {
+				last = upAt
+			}
+			if now.Sub(last) >= v.opts.MediaTimeout {
+				return fmt.Errorf("%w for %v", ErrNoMedia, v.opts.MediaTimeout)
+			}
 		case <-noAnswer.C:
 			if !answered {
-				return v.result(v.noAnswer())
+				return v.noAnswer()
 			}
 		case <-v.stop:
 			return nil
+		case <-l.failed:
+			return errLinkFailed
 		case <-p.ended:
 			if err := p.err(); err != nil {
-				return v.result(err)
+				return err
 			}
-			return v.result(ErrMasterLeft)
+			return ErrMasterLeft
 		case msg, ok := <-l.sig.Messages():
 			if !ok {
-				return v.result(errors.New("signaling closed"))
+				return errors.New("signaling closed")
 			}
 			switch msg.MessageType {
 			case wire.MessageTypeSDPAnswer:
@@ -245,16 +355,16 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 				}
 				sd, err := msg.SessionDescription()
 				if err != nil {
-					return v.result(fmt.Errorf("answer: %w", err))
+					return fmt.Errorf("answer: %w", err)
 				}
 				if err := v.checkAnswer(p.pc.LocalDescription(), sd.SDP); err != nil {
-					return v.result(err)
+					return err
 				}
 				if err := v.startRecording(sd.SDP); err != nil {
-					return v.result(err)
+					return err
 				}
 				if err := p.setRemote(sd); err != nil {
-					return v.result(fmt.Errorf("apply answer: %w", err))
+					return fmt.Errorf("apply answer: %w", err)
 				}
 				answered = true
 				tl.Mark(StepAnswer, offerAt)
@@ -305,8 +415,14 @@ func (v *Viewer) startRecording(answer string) error {
 // with the first video frame (or the first audio frame when no video is
 // answered); nil while it cannot be opened yet. v.mu is held.
 func (v *Viewer) recorderLocked(c media.Codec) *media.WebMWriter {
-	if v.rec != nil || v.recPlan == nil {
+	if v.rec != nil {
+		if v.recCodec[0] != c && v.recCodec[1] != c {
+			return nil // a master that came back with another codec: not recorded
+		}
 		return v.rec
+	}
+	if v.recPlan == nil {
+		return nil
 	}
 	o := *v.recPlan
 	switch {
@@ -321,7 +437,7 @@ func (v *Viewer) recorderLocked(c media.Codec) *media.WebMWriter {
 		v.recPlan = nil
 		return nil
 	}
-	v.rec = w
+	v.rec, v.recCodec = w, [2]media.Codec{o.Video, o.Audio}
 	return w
 }
 
@@ -369,10 +485,9 @@ func answerCodecs(s string) (video, audio media.Codec) {
 // reports ErrCodecNotFound for a payload type the answer left out, with the
 // packet read all the same (TrackRemote.checkAndUpdateTrack), and the
 // viewer keeps it. The codec may change mid-track; the assembler follows.
-func (v *Viewer) read(track *webrtc.TrackRemote) {
-	v.mu.Lock()
-	p := v.p
-	v.mu.Unlock()
+//
+// base is added to the frames' timestamps (see mediaBase).
+func (v *Viewer) read(track *webrtc.TrackRemote, p *peer, base time.Duration) {
 	var descs []string
 	for _, d := range []*webrtc.SessionDescription{p.pc.LocalDescription(), p.pc.RemoteDescription()} {
 		if d != nil {
@@ -418,10 +533,28 @@ func (v *Viewer) read(track *webrtc.TrackRemote) {
 		v.mu.Unlock()
 		for _, p := range jb.push(pkt, now) {
 			if f, ok := a.push(p); ok {
+				f.Timestamp += base
 				v.frame(codec, f)
 			}
 		}
 	}
+}
+
+// mediaBase is where the media of a new connection starts on the viewer's
+// media clock: after what was received, plus the time since (a rejoin
+// continues the recording and the Duration count).
+func (v *Viewer) mediaBase() time.Duration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	end := max(v.video.mediaEnd, v.audio.mediaEnd)
+	last := v.video.lastPkt
+	if v.audio.lastPkt.After(last) {
+		last = v.audio.lastPkt
+	}
+	if last.IsZero() {
+		return end
+	}
+	return end + time.Since(last)
 }
 
 // readMTU is the read buffer for one RTP packet, above pion's receive MTU.
@@ -445,8 +578,9 @@ func (v *Viewer) frame(codec media.Codec, f media.Frame) {
 	c.mediaEnd = f.Timestamp
 	firstOfTrack := c.frames == 1
 	frames := c.frames
+	v.lastFrame = time.Now()
 	if v.first.IsZero() {
-		v.first = time.Now()
+		v.first = v.lastFrame
 	}
 	rec, tl := v.recorderLocked(codec), v.tl
 	v.mu.Unlock()

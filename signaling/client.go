@@ -206,6 +206,9 @@ func (c *Client) run(conn *websocket.Conn) {
 			}
 			c.stats.errors.Add(1)
 			c.log.Warn("signaling reconnect failed", "attempt", attempt, "reason", reason.String(), "err", err)
+			if c.opts.OnReconnectError != nil {
+				c.opts.OnReconnectError(attempt, err)
+			}
 		}
 		c.stats.reconnects.Add(1)
 		c.attach(conn)

@@ -24,7 +24,7 @@ func (c *Client) connect(ctx context.Context) (*websocket.Conn, RefreshReason, e
 	}
 	creds, err := c.opts.Credentials.Retrieve(ctx)
 	if err != nil {
-		return nil, RefreshAuth, fmt.Errorf("retrieve credentials: %w", err)
+		return nil, RefreshAuth, fmt.Errorf("%w: %w", ErrRetrieveCredentials, err)
 	}
 	u, err := Presign(ctx, creds, PresignInput{
 		Endpoint:   endpoint,

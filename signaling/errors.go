@@ -19,6 +19,9 @@ var (
 	// ErrNotConnected wraps the error of a send whose connection broke under it.
 	// The frame may or may not have reached the service.
 	ErrNotConnected = errors.New("signaling not connected")
+	// ErrRetrieveCredentials wraps the error of a credentials provider that
+	// failed before a connection attempt.
+	ErrRetrieveCredentials = errors.New("retrieve credentials")
 	// ErrInvalidEndpoint means a WSS endpoint is not a wss:// URL.
 	ErrInvalidEndpoint = errors.New("invalid signaling endpoint")
 	// ErrInvalidRecipient means a viewer named a recipient (viewers always

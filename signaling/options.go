@@ -90,6 +90,11 @@ type Options struct {
 	// OnStateChange, if set, is called on every state change, in order, on
 	// the Client's goroutine. It must return quickly and must not call Close.
 	OnStateChange func(StateChange)
+	// OnReconnectError, if set, is called after each failed reconnection
+	// attempt (the state stays StateReconnecting) with its number, from 1,
+	// and its error, on the Client's goroutine. It must return quickly and
+	// must not call Close.
+	OnReconnectError func(attempt int, err error)
 }
 
 // Backoff is exponential backoff with full jitter: before reconnection

@@ -312,6 +312,7 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 	so.OnMessage = func(from string, m session.DataMessage) {
 		fmt.Fprintf(msgOut, "%s: %s\n", from, m.Data)
 	}
+	signalingStatus(&so, ios.ErrOut, "master")
 	mm, err := startMasterMetrics(opts.Metrics, ios.ErrOut)
 	if err != nil {
 		return err

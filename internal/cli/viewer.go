@@ -26,6 +26,7 @@ type viewerOptions struct {
 	Record   string
 	Send     []string
 	Report   string
+	NoRejoin bool
 }
 
 func init() {
@@ -76,6 +77,7 @@ servers, WSS, offer, answer, ICE, DTLS, first frames) is printed at the end.`,
 	f.StringVar(&opts.Record, "record", "", "record to this file (.mkv for H.264, .webm for VP8)")
 	f.StringArrayVar(&opts.Send, "send", nil, "send this message on the data channel once it opens (repeatable)")
 	addReportFlag(cmd, &opts.Report)
+	f.BoolVar(&opts.NoRejoin, "no-rejoin", false, "exit when the connection to the master ends instead of offering again (with backoff) until it is back")
 	return cmd
 }
 
@@ -113,7 +115,11 @@ func runViewer(ctx context.Context, opts *viewerOptions) error {
 		msgOut = ios.ErrOut
 	}
 	so.OnMessage = func(_ string, m session.DataMessage) { fmt.Fprintf(msgOut, "master: %s\n", m.Data) }
-	vo := session.ViewerOptions{Options: so, ClientID: opts.ClientID, Duration: opts.Session.duration()}
+	signalingStatus(&so, ios.ErrOut, "viewer")
+	vo := session.ViewerOptions{Options: so, ClientID: opts.ClientID, Duration: opts.Session.duration(), Rejoin: !opts.NoRejoin,
+		OnRejoin: func(cause error, wait time.Duration) {
+			fmt.Fprintf(ios.ErrOut, "viewer: %v; offering again in %v\n", cause, wait.Round(10*time.Millisecond))
+		}}
 	var rec *os.File
 	if opts.Record != "" {
 		if rec, err = os.Create(opts.Record); err != nil {
