@@ -46,7 +46,9 @@ type Options struct {
 	// returns two distinct servers, as the service does (spec §13).
 	// Default: the IPv4 loopback address after TURNAddress (127.0.0.1 →
 	// 127.0.0.2), or TURNAddress itself (the servers then differ by port)
-	// when there is none, e.g. for ::1.
+	// when there is none, e.g. for ::1. On Linux every 127/8 address is
+	// local; where only 127.0.0.1 is (macOS), alias 127.0.0.2 or set this
+	// to TURNAddress.
 	TURNAddress2 string
 	// TURNPlainTCP also serves and advertises plain-TCP TURN
 	// ("turn:host:port?transport=tcp"). The service offers TCP only over

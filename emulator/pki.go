@@ -48,10 +48,12 @@ func serverNames(region, dnsSuffix string) []string {
 }
 
 // serverIPs are the IP addresses the server certificate must cover:
-// loopback plus extra, the addresses of the TURN servers (pion's TURN TLS
-// client checks the URI's host, an IP, against the certificate).
+// loopback, the default TURN addresses of both modes (127.0.0.2, 127.0.0.3),
+// plus extra, the configured TURN addresses (pion's TURN TLS client checks
+// the URI's host, an IP, against the certificate). A fixed base keeps one
+// leaf valid across modes.
 func serverIPs(extra []net.IP) []net.IP {
-	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2), net.IPv4(127, 0, 0, 3), net.IPv6loopback}
 	for _, ip := range extra {
 		if !slices.ContainsFunc(ips, ip.Equal) {
 			ips = append(ips, ip)
