@@ -396,3 +396,118 @@ func probeDuration(t *testing.T, path string) float64 {
 	}
 	return d
 }
+
+// A storage viewer (JoinStorageSessionAsViewer) is offered the recording
+// session's media over its WSS and receives the master's video and audio.
+func TestStorageViewerWatches(t *testing.T) {
+	f := newIngestFixture(t, emulator.Options{})
+	m := newCMaster(t, f)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	defer m.conn.CloseNow()
+	if status, code := f.join(t, `{"channelArn":"`+f.arn+`"}`); status != 200 {
+		t.Fatalf("join: %d %s", status, code)
+	}
+	video, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264}, "video", "master")
+	audio, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "master")
+	m.answer(ctx, &wg, video, audio)
+	select {
+	case <-m.connected:
+	case <-ctx.Done():
+		t.Fatal("the storage session did not connect")
+	}
+	vf, af := clipFrames(t)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		stream(ctx, video, audio, vf, af)
+	}()
+
+	vc, _, err := dialWSS(ctx, f.e, presign(t, f.e, wssEndpoint(t, f.e, f.arn, types.ChannelRoleViewer), presignOpts{arn: f.arn, clientID: "watcher"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.CloseNow()
+	status, _, body := signedPost(t, f.e, strings.TrimPrefix(f.webrtc, f.e.URL())+"/joinStorageSessionAsViewer", []byte(`{"channelArn":"`+f.arn+`","clientId":"watcher"}`), nil)
+	if status != 200 {
+		t.Fatalf("JoinStorageSessionAsViewer: %d %s", status, body)
+	}
+	var offer wsFrame
+	for offer.MessageType != "SDP_OFFER" {
+		_, data, err := vc.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for the viewer's storage offer: %v", err)
+		}
+		offer = wsFrame{}
+		_ = json.Unmarshal(data, &offer)
+	}
+	var sd webrtc.SessionDescription
+	b, _ := base64.StdEncoding.DecodeString(offer.MessagePayload)
+	if err := json.Unmarshal(b, &sd); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := loopbackAPI().NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	got := make(chan webrtc.RTPCodecType, 2)
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				if _, _, err := tr.ReadRTP(); err != nil {
+					return
+				}
+				if n == 20 {
+					got <- tr.Kind()
+				}
+			}
+		}()
+	})
+	if err := pc.SetRemoteDescription(sd); err != nil {
+		t.Fatal(err)
+	}
+	ans, _ := pc.CreateAnswer(nil)
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(ans); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	js, _ := json.Marshal(pc.LocalDescription())
+	// As the JS SDK's viewer sends it: lowercase keys, no recipient.
+	if err := vc.Write(ctx, websocket.MessageText, []byte(`{"action":"SDP_ANSWER","messagePayload":"`+base64.StdEncoding.EncodeToString(js)+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			_, data, err := vc.Read(ctx)
+			if err != nil {
+				return
+			}
+			var fr wsFrame
+			if json.Unmarshal(data, &fr) == nil && fr.MessageType == "ICE_CANDIDATE" {
+				var c webrtc.ICECandidateInit
+				b, _ := base64.StdEncoding.DecodeString(fr.MessagePayload)
+				if json.Unmarshal(b, &c) == nil {
+					_ = pc.AddICECandidate(c)
+				}
+			}
+		}
+	}()
+	kinds := map[webrtc.RTPCodecType]bool{}
+	for len(kinds) < 2 {
+		select {
+		case k := <-got:
+			kinds[k] = true
+		case <-ctx.Done():
+			t.Fatalf("the storage viewer received only %v", kinds)
+		}
+	}
+}
