@@ -36,12 +36,16 @@ type Emulator struct {
 	store  *store
 	relay  *relay
 	events *connEvents
-	turn   *turnserver.Server // the first TURN server (also STUN)
-	turn2  *turnserver.Server // the second, on another address (turn.go)
-	ln     net.Listener
-	srv    *http.Server
-	url    string
-	host   string // host[:port] clients use in URLs (no default port, §13)
+	faults *faultSet // fault rules and log (faults.go)
+	// clockShift and turnShift move the clock (FaultClock) and the TURN
+	// servers' clock (FaultExpireTURN), in nanoseconds.
+	clockShift, turnShift atomic.Int64
+	turn                  *turnserver.Server // the first TURN server (also STUN)
+	turn2                 *turnserver.Server // the second, on another address (turn.go)
+	ln                    net.Listener
+	srv                   *http.Server
+	url                   string
+	host                  string // host[:port] clients use in URLs (no default port, §13)
 
 	listenIP netip.Addr     // the HTTPS listener's IP; 127.0.0.1 for an unspecified one
 	stunAddr netip.AddrPort // where STUNURL points
@@ -113,6 +117,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	e.url = scheme + "://" + e.host
 	e.relay = newRelay(e)
 	e.events = newConnEvents(o.OnConnection)
+	e.faults = newFaultSet(e, o.OnFault)
 	e.verifier = &sigv4.Verifier{Service: "kinesisvideo", Region: o.Region, Now: e.now, Lookup: e.lookupSecret}
 	e.srv = &http.Server{
 		Handler: e,
@@ -323,8 +328,14 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 	return k, nil
 }
 
-// now is the emulator's clock, shifted by Options.ClockOffset.
-func (e *Emulator) now() time.Time { return e.opts.Clock().Add(e.opts.ClockOffset) }
+// now is the emulator's clock, shifted by Options.ClockOffset and by
+// FaultClock.
+func (e *Emulator) now() time.Time {
+	return e.opts.Clock().Add(e.opts.ClockOffset + time.Duration(e.clockShift.Load()))
+}
+
+// turnNow is the TURN servers' clock: now, moved on by FaultExpireTURN.
+func (e *Emulator) turnNow() time.Time { return e.now().Add(time.Duration(e.turnShift.Load())) }
 
 // closeTimeout bounds Close: GO_AWAY, the frames still queued and the 1001
 // close handshakes of every WSS client fit in it, or are cut.
@@ -376,6 +387,9 @@ func (e *Emulator) cleanup(ctx context.Context) error {
 	}
 	if e.events != nil {
 		e.events.shutdown() // after the relay: its disconnects are told
+	}
+	if e.faults != nil {
+		e.faults.shutdown() // delayed and held frames are dropped
 	}
 	if e.srv != nil {
 		if !graceful {

@@ -42,7 +42,13 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p := r.URL.Path; r.Method == http.MethodGet && len(p) > 3 && (p[:3] == "/m-" || p[:3] == "/v-") {
-		if aerr := e.relay.serveWSS(w, r, p[1]); aerr != nil {
+		aerr := e.faults.refusal(RefuseConnects, connectOperation(p[1]))
+		if aerr != nil {
+			e.count(connectOperation(p[1]))
+		} else {
+			aerr = e.relay.serveWSS(w, r, p[1])
+		}
+		if aerr != nil {
 			e.log.Debug("upgrade refused", "status", aerr.Status, "code", aerr.Code)
 			// A refused upgrade ends the connection: a WebSocket client
 			// never sends a second request on it, and keeping it open
@@ -59,13 +65,24 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.count(route.name)
-	if aerr := e.serveOperation(r, route); aerr != nil {
+	aerr := e.faults.refusal(RefuseREST, route.name)
+	if aerr == nil {
+		aerr = e.serveOperation(r, route)
+	}
+	if aerr != nil {
 		e.log.Debug("refused", "op", route.name, "code", aerr.Code, "status", aerr.Status)
 		writeError(w, aerr, doc)
 		return
 	} else if route.respond != nil {
 		route.respond(w)
 	}
+}
+
+func connectOperation(kind byte) string {
+	if kind == 'm' {
+		return "ConnectAsMaster"
+	}
+	return "ConnectAsViewer"
 }
 
 func newRequestID() string {

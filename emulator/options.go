@@ -75,6 +75,10 @@ type Options struct {
 	// call the Emulator, e.g. a fault method). Close delivers the events
 	// left before it returns.
 	OnConnection func(ConnectionEvent)
+	// OnFault, if set, is told of every fault injected and of every time a
+	// fault rule acts (a frame dropped, a call refused), in order, on one
+	// goroutine; Emulator.Faults keeps the same events.
+	OnFault func(FaultEvent)
 	// Storage configures WebRTC ingestion (JoinStorageSession, storage.go).
 	Storage StorageOptions
 	// Logger receives the emulator's logs. Nil discards them.

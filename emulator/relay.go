@@ -283,6 +283,17 @@ func (r *relay) detach(p *peer) {
 // deliver routes frame to recipient ("" is the master): at once when it is
 // connected, else held for the channel's MessageTtlSeconds.
 func (r *relay) deliver(from *peer, recipient string, frame []byte, m wire.ClientMessage) {
+	viewer := recipient
+	if viewer == "" {
+		viewer = from.clientID
+	}
+	if !r.e.faults.frame(from.arn, recipient, viewer, m.Action, func() { r.deliverNow(from, recipient, frame, m) }) {
+		r.deliverNow(from, recipient, frame, m)
+	}
+}
+
+// deliverNow is deliver after the fault rules (faultrules.go).
+func (r *relay) deliverNow(from *peer, recipient string, frame []byte, m wire.ClientMessage) {
 	r.mu.Lock()
 	cs := r.state(from.arn)
 	if recipient != "" {
@@ -355,6 +366,26 @@ func (r *relay) sendToChannel(arn string, frame []byte, closeAfter bool) int {
 		if closeAfter {
 			p.close(websocket.StatusGoingAway, "Going away")
 		}
+	}
+	return len(ps)
+}
+
+// cut cuts the socket of a client (viewer clientID, or the master when
+// it is "") of the channel (any channel when arn is ""), without a close
+// frame, as a crashed service or a broken network would. It returns how
+// many it cut.
+func (r *relay) cut(arn, clientID string) int {
+	r.mu.Lock()
+	var ps []*peer
+	for p := range r.peers {
+		if (arn == "" || p.arn == arn) && p.clientID == clientID && (clientID != "" || p.role == "MASTER") {
+			ps = append(ps, p)
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range ps {
+		p.raw.Close()
+		p.conn.CloseNow()
 	}
 	return len(ps)
 }

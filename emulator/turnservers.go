@@ -86,7 +86,7 @@ func (e *Emulator) startTURN(secret []byte) error {
 	var servers [2]*turnserver.Server
 	for i, l := range plan {
 		o := turnserver.Options{
-			IP: l.ip.String(), Secret: secret, Now: e.now,
+			IP: l.ip.String(), Secret: secret, Now: e.turnNow,
 			Logger:  e.log.With("component", "turn", "server", i+1),
 			UDPPort: l.udpPort, TLSPort: l.tlsPort, ExtraUDP: l.extraUDP,
 			DisableTCP: !e.opts.TURNPlainTCP, Block: e.opts.BlockTURN,
