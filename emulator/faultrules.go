@@ -28,7 +28,7 @@ type faultSet struct {
 	rules   []*faultRule
 	events  []FaultEvent
 	pending []FaultEvent
-	held    map[string]*heldFrame // reorder: by channel + recipient
+	held    map[string]*reorderHeld // reorder: by channel + recipient
 	lines   map[string]*delayLine // delay: by channel + recipient
 	closed  bool
 	wake    chan struct{}
@@ -44,14 +44,14 @@ type faultRule struct {
 	left int // Count left; 0 unlimited
 }
 
-// heldFrame is a frame a reorder rule holds until the next one.
-type heldFrame struct {
+// reorderHeld is a frame a reorder rule holds until the next one.
+type reorderHeld struct {
 	deliver func()
 	timer   *time.Timer
 }
 
 func newFaultSet(e *Emulator, hook func(FaultEvent)) *faultSet {
-	s := &faultSet{e: e, hook: hook, held: map[string]*heldFrame{}, lines: map[string]*delayLine{},
+	s := &faultSet{e: e, hook: hook, held: map[string]*reorderHeld{}, lines: map[string]*delayLine{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if hook == nil {
 		close(s.done)
@@ -92,7 +92,7 @@ func (s *faultSet) clearRules() {
 	s.mu.Lock()
 	s.rules = nil
 	held := s.held
-	s.held = map[string]*heldFrame{}
+	s.held = map[string]*reorderHeld{}
 	s.updateActiveLocked()
 	s.mu.Unlock()
 	for _, h := range held {
@@ -177,7 +177,7 @@ func (s *faultSet) frame(arn, recipient, viewer string, action wire.Action, deli
 		s.lineLocked(key).push(time.Now().Add(r.f.Delay), deliver)
 	case r.f.Kind == FaultReorder && prev == nil:
 		ev.Detail = "held for the next frame (at most " + r.f.Delay.String() + ")"
-		h := &heldFrame{deliver: deliver}
+		h := &reorderHeld{deliver: deliver}
 		s.wg.Add(1)
 		h.timer = time.AfterFunc(r.f.Delay, func() {
 			defer s.wg.Done()

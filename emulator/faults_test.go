@@ -13,9 +13,27 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/coder/websocket"
 
+	"github.com/kvsrtc/kvsrtc/channel"
 	"github.com/kvsrtc/kvsrtc/emulator"
 	"github.com/kvsrtc/kvsrtc/emulator/emulatortest"
 )
+
+// connectReady connects and waits until the relay has registered the
+// connection (the 101 comes first), so a fault injected next reaches it.
+func (f *wssFixture) connectReady(t *testing.T, clientID string) *websocket.Conn {
+	t.Helper()
+	c := f.connect(t, clientID)
+	role := channel.RoleViewer
+	if clientID == "" {
+		role = channel.RoleMaster
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := f.e.WaitConnected(ctx, f.arn, role, clientID); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
 // offer is a viewer's SDP_OFFER frame carrying payload (base64).
 func offer(payload string) string {
@@ -60,8 +78,8 @@ func (l *faultLog) wait(t *testing.T, id emulator.FaultID, detail string) emulat
 func TestFrameFaults(t *testing.T) {
 	var log faultLog
 	f := newWSSFixture(t, emulator.Options{OnFault: log.add, Limits: emulator.Limits{ConnectsPerSecond: -1, SDPPerSecond: -1}})
-	master := f.connect(t, "")
-	viewer := f.connect(t, "v1")
+	master := f.connectReady(t, "")
+	viewer := f.connectReady(t, "v1")
 
 	t.Run("drop", func(t *testing.T) {
 		id := inject(t, f.e, emulator.Fault{Kind: emulator.FaultDrop, Direction: emulator.ToMaster, ChannelARN: "wss", Count: 1})
@@ -159,7 +177,7 @@ func TestInstantFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	v := f.connect(t, "v1")
+	v := f.connectReady(t, "v1")
 	inject(t, f.e, emulator.Fault{Kind: emulator.FaultGoAway, ChannelARN: "wss"})
 	if got := read(t, v); got.MessageType != "GO_AWAY" {
 		t.Fatalf("want GO_AWAY, got %+v", got)
@@ -173,7 +191,7 @@ func TestInstantFaults(t *testing.T) {
 		t.Fatalf("close: want 1001, got %v", err)
 	}
 
-	m := f.connect(t, "")
+	m := f.connectReady(t, "")
 	if _, err := f.e.Inject(emulator.Fault{Kind: emulator.FaultKill}); !errors.Is(err, emulator.ErrBadFault) {
 		t.Fatalf("kill without channel or client: want ErrBadFault, got %v", err)
 	}
