@@ -29,7 +29,7 @@ type faultSet struct {
 	events  []FaultEvent
 	pending []FaultEvent
 	held    map[string]*reorderHeld // reorder: by channel + recipient
-	lines   map[string]*delayLine // delay: by channel + recipient
+	lines   map[string]*delayLine   // delay: by channel + recipient
 	closed  bool
 	wake    chan struct{}
 	stop    chan struct{}
