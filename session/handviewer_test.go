@@ -17,7 +17,7 @@ import (
 // and a pion PeerConnection the test sets up as another stack would (aiortc,
 // a C SDK sample viewer, a VP8-only client).
 type handViewer struct {
-	t       *testing.T
+	t       testing.TB
 	pc      *webrtc.PeerConnection
 	sig     *signaling.Client
 	answer  string
@@ -28,7 +28,7 @@ type handViewer struct {
 // connectHandViewer offers pc's transceivers (added by the caller) with
 // complete SDP as client id, applies the master's answer and its trickled
 // candidates, and counts the RTP packets of each track kind.
-func connectHandViewer(t *testing.T, ctx context.Context, v *env, id string, pc *webrtc.PeerConnection) *handViewer {
+func connectHandViewer(t testing.TB, ctx context.Context, v *env, id string, pc *webrtc.PeerConnection) *handViewer {
 	t.Helper()
 	h := &handViewer{t: t, pc: pc, packets: map[string]*atomic.Int64{"video": {}, "audio": {}}}
 	pc.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
@@ -118,7 +118,7 @@ func connectHandViewer(t *testing.T, ctx context.Context, v *env, id string, pc 
 }
 
 // recvonly adds a receive-only transceiver of each kind to pc.
-func recvonly(t *testing.T, pc *webrtc.PeerConnection, kinds ...webrtc.RTPCodecType) {
+func recvonly(t testing.TB, pc *webrtc.PeerConnection, kinds ...webrtc.RTPCodecType) {
 	t.Helper()
 	for _, k := range kinds {
 		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {

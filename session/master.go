@@ -75,8 +75,7 @@ func NewMaster(opts MasterOptions, optFns ...func(*MasterOptions)) (*Master, err
 	}
 	opts.Logger = opts.Logger.With("component", "session", "role", "master")
 	opts.turn = newTURNTLS(opts.HTTPClient)
-	ao := withTURNTLS(opts.Options, opts.turn)
-	api, err := newAPI(&ao)
+	api, err := newAPI(masterAPIOptions(withTURNTLS(opts.Options, opts.turn)))
 	if err != nil {
 		return nil, err
 	}
