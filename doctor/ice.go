@@ -278,8 +278,8 @@ func (s *state) dialDTLS(ctx context.Context, host, addr string) (net.PacketConn
 	if err != nil {
 		return nil, err
 	}
-	conn, err := dtls.Client(udp, raddr, &dtls.Config{ServerName: host, RootCAs: s.opts.RootCAs,
-		LoggerFactory: quietLogs()})
+	conn, err := dtls.ClientWithOptions(udp, raddr, dtls.WithServerName(host), dtls.WithRootCAs(s.opts.RootCAs),
+		dtls.WithLoggerFactory(quietLogs()))
 	if err != nil {
 		udp.Close()
 		return nil, err

@@ -79,7 +79,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	ok := false
 	defer func() {
 		if !ok {
-			e.cleanup(nil)
+			e.cleanup(context.Background(), false)
 		}
 	}()
 	dir := o.DataDir
@@ -345,27 +345,26 @@ const closeTimeout = time.Second
 // GO_AWAY and a 1001 close if they answer in time, else are cut) and waits
 // for its goroutines. It is idempotent; later calls, and Shutdown, return
 // the first call's result.
-func (e *Emulator) Close() error { return e.stop(nil) }
+func (e *Emulator) Close() error { return e.stop(context.Background(), false) }
 
 // Shutdown stops the emulator gracefully within ctx: REST requests under
 // way finish, every WSS client gets GO_AWAY, the frames queued for it and a
 // 1001 close handshake. When ctx ends first, what is left is cut as Close
 // does and Shutdown returns ctx's error. It waits for every goroutine.
-func (e *Emulator) Shutdown(ctx context.Context) error { return e.stop(ctx) }
+func (e *Emulator) Shutdown(ctx context.Context) error { return e.stop(ctx, true) }
 
-func (e *Emulator) stop(ctx context.Context) error {
+func (e *Emulator) stop(ctx context.Context, graceful bool) error {
 	e.closeOnce.Do(func() {
 		close(e.done)
-		e.closeErr = e.cleanup(ctx)
+		e.closeErr = e.cleanup(ctx, graceful)
 	})
 	return e.closeErr
 }
 
-// cleanup releases everything; a nil ctx is Close's short deadline, whose
-// expiry is not an error.
-func (e *Emulator) cleanup(ctx context.Context) error {
+// cleanup releases everything: gracefully within ctx (Shutdown), or
+// within Close's short deadline, whose expiry is not an error.
+func (e *Emulator) cleanup(ctx context.Context, graceful bool) error {
 	var errs []error
-	graceful := ctx != nil
 	if !graceful {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.Background(), closeTimeout)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // channelRecord is one signaling channel as the emulator keeps it.
@@ -50,7 +51,7 @@ func openStore(dataDir string) (*store, error) {
 	}
 	db, err := bolt.Open(filepath.Join(dataDir, "channels.db"), 0o600, &bolt.Options{Timeout: 500 * time.Millisecond})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("%w: %s", ErrDataDirInUse, dataDir)
 		}
 		return nil, fmt.Errorf("open channel store: %w", err)

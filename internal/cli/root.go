@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -101,9 +100,6 @@ signaling endpoints, ICE servers, signaling over WSS, master and viewer.
 
 // commands are registered by each command file's init.
 var commands []func(*IOStreams) *cobra.Command
-
-// errSilent is returned by commands that already reported their failure.
-var errSilent = errors.New("silent")
 
 // syncWriter serializes writes to w.
 type syncWriter struct {
