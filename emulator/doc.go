@@ -38,7 +38,15 @@
 // Tests can drive what the service does on its own: [Emulator.GoAway],
 // [Emulator.ReconnectICEServer], [Emulator.DropConnections]; and observe it:
 // [Emulator.Requests] counts calls per operation, [Emulator.Connections]
-// says who is connected to a channel.
+// says who is connected to a channel, [Emulator.TURN] counts relay
+// allocations. Wait for clients instead of sleeping: [Emulator.WaitConnected]
+// returns once a master (or a viewer, by client id) is connected,
+// [Emulator.WaitReconnected] once a newer connection replaced one after a
+// fault, and [Options.OnConnection] is told of every [ConnectionEvent].
+//
+// [Emulator.Close] stops within a one-second deadline; [Emulator.Shutdown]
+// drains within its context (REST requests finish, WSS clients get GO_AWAY
+// and a 1001 close).
 //
 // # Fidelity
 //

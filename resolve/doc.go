@@ -9,7 +9,9 @@
 // returns an [ICEConfig]: the region's STUN URL first, then the TURN servers
 // with their expiry times. [Resolver.ARNByName] finds a channel's ARN from
 // its name (DescribeSignalingChannel). [Resolver.Client] is the underlying
-// kinesisvideo client for the other channel operations.
+// kinesisvideo client for the other channel operations. session.ICEServers
+// turns an [ICEConfig] into pion's []webrtc.ICEServer; session.Master and
+// session.Viewer take the Resolver itself.
 //
 // [ControlPlaneURL] and [STUNURL] build host names from aws-sdk-go-v2's own
 // endpoint rules, so China (amazonaws.com.cn), FIPS and dual-stack follow the

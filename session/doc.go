@@ -1,19 +1,69 @@
 // Package session is a KVS WebRTC master and viewer on pion/webrtc v4: from
 // a channel ARN to media flowing, with a timeline of every step.
 //
-// Use NewMaster to send video (H.264 or VP8) and audio (Opus) from
-// media.Sources to every viewer that sends an offer, each on its own
-// PeerConnection. Each frame is packetized once however many viewers there
-// are, and a viewer that joins mid-stream starts at the latest keyframe
-// (the Source's GOP cache). Use NewViewer to connect to a master, receive
-// its media (OnFrame, and a WebM/Matroska recording with
-// ViewerOptions.Record) and exchange data-channel messages (SendText,
-// Options.OnMessage).
+// # What to call first
 //
-// Both take Options: the channel ARN, a resolve.Resolver (endpoints and ICE
-// servers, cached, signed with the service's clock) and credentials for the
-// WSS URL. Run does the work until its context ends; Close stops it and
-// waits for every goroutine.
+// Make a resolve.Resolver on your aws.Config (creds.Load builds one from the
+// AWS chain, a credentials URL or an IoT certificate), then fill Options:
+// the channel ARN, the Resolver and the credentials that sign the WSS URL.
+//
+//   - NewMaster answers every viewer that sends an offer, each on its own
+//     PeerConnection. Its media is media.Sources (MasterOptions.Video and
+//     Audio: H.264 or VP8 and Opus, each frame packetized once for all
+//     viewers, a late viewer starting at the latest keyframe) and/or your
+//     own pion tracks (MasterOptions.Tracks, one set shared by all viewers,
+//     or MasterOptions.NewTracks per viewer): any webrtc.TrackLocal, such
+//     as a TrackLocalStaticSample your encoder writes to.
+//   - NewViewer connects to the master, receives its media (OnFrame with
+//     whole frames, a WebM/Matroska recording with ViewerOptions.Record)
+//     and exchanges data-channel messages.
+//
+// Run does the work until its context ends; Ready is closed once a master
+// answers viewers or a viewer's connection is up. Close stops at once and
+// waits for every goroutine; Shutdown(ctx) stops gracefully (recording
+// finished, signaling closed with a handshake) within ctx.
+//
+// To test code built on this package, session/sessiontest wires Options to
+// an emulator (emulator/emulatortest) in one call.
+//
+// # pion's hooks
+//
+// pion's own three (webrtc.NewAPI's WithMediaEngine, WithInterceptorRegistry
+// and WithSettingEngine) are open:
+//
+//   - Options.ConfigureAPI edits the MediaEngine and interceptor.Registry,
+//     which come with pion's default codecs and interceptors: add TWCC,
+//     bandwidth estimation, header extensions, your own RTCP.
+//   - Options.SettingEngine edits the SettingEngine (network types, IP
+//     filters, ICE timeouts, ports).
+//   - Options.OnPeerConnection gets each *webrtc.PeerConnection once the
+//     session has set it up, before any description is applied. The session
+//     owns the handlers it set; use its events instead of replacing them.
+//
+// An H.264 Source is offered with the profile-level-id of its SPS
+// (media.ProfileLevelID), or MasterOptions.H264ProfileLevelID. ICEServers
+// converts resolved ICE servers to []webrtc.ICEServer for a PeerConnection
+// of your own.
+//
+// # Events
+//
+// Options.Events are callbacks with pion's names: OnSignalingStateChange
+// (the WSS connection: Connecting, Connected, Reconnecting, Closed),
+// OnConnectionStateChange and OnICEConnectionStateChange per viewer's
+// client id, OnDataChannelOpen. Options.OnMessage receives data-channel
+// messages; DataMessage.Reply and ReplyText answer the peer that sent one.
+// A master sends to one viewer with SendTo (binary) and SendTextTo, to all
+// with Send and SendText; a viewer with Send and SendText. MasterOptions.OnPeer
+// reports viewers joining and leaving with their timelines.
+//
+// # Errors
+//
+// Connection failures are typed: a *signaling.DialError names the channel
+// and role and says what fixes it where that is known (an untrusted CA, a
+// missing IAM action); a *PeerError carries the Phase that failed (answer,
+// ICE, DTLS) and the candidate pairs ICE tried (CandidatePairs reads them
+// for a live PeerConnection). errors.Is(err, ErrPeerFailed) holds for ICE
+// and DTLS failures, errors.Is(err, ErrNoAnswer) for an unanswered offer.
 //
 // # Connection setup
 //
@@ -42,17 +92,15 @@
 //
 // # Caveats
 //
-//   - Frames are rebuilt from RTP by the marker bit, without a jitter
-//     buffer: a lost or reordered packet drops its frame and, for video,
-//     the frames up to the next keyframe (a retransmission that arrives
-//     late is not used).
+//   - A viewer rebuilds frames from RTP behind a small reorder buffer
+//     (100 ms or 128 packets): late and NACK-resent packets complete their
+//     frame; a packet still missing after that drops its frame and, for
+//     video, the frames up to the next keyframe, so what OnFrame gets
+//     always decodes.
 //   - The service allows 5 SDP and 20 ICE messages a second per
 //     connection: a master answering a burst of viewers may have answers
 //     (ErrNoAnswer on the viewer) or candidates (ICE then takes about a
 //     second longer) dropped.
-//   - turns: (TLS) relays use the system's roots; pion cannot be given an
-//     emulator's private CA, so --relay-transport tls works against AWS
-//     only.
 //   - Tests must keep ICE on loopback through Options.SettingEngine
-//     (SetIncludeLoopbackCandidate, SetIPFilter, mDNS off).
+//     (emulatortest.Loopback, which sessiontest.Options sets).
 package session

@@ -40,6 +40,15 @@
 // Watch the connection with Options.OnStateChange ([State]: Connecting,
 // Connected, Reconnecting, Closed) and count with [Client.Stats].
 //
+// # Errors
+//
+// Dial's error is a [DialError]: the channel and role, the cause (a
+// [HandshakeError] when the service refused the upgrade: [StatusCode] reads
+// its status) and a hint where the fix is known (an untrusted CA, a missing
+// kinesisvideo:ConnectAsMaster/ConnectAsViewer permission, a stale
+// endpoint, throttling). Sends after Close return [ErrClosed] at once,
+// without waiting for the rate quota.
+//
 // # Caveats
 //
 // The presigned URL is a bearer credential until it expires: the Client logs
