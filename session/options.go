@@ -201,6 +201,9 @@ type ViewerOptions struct {
 	Options
 	// ClientID identifies the viewer. Required.
 	ClientID string
+	// Storage, if set, watches through the storage service
+	// (JoinStorageSessionAsViewer) instead of offering to the master.
+	Storage *StorageViewerOptions
 	// Record, if set, receives a WebM (VP8) or Matroska (H.264) recording
 	// of the media. The Viewer does not close it.
 	Record io.Writer

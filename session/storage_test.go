@@ -220,3 +220,61 @@ func TestMasterStorageChecks(t *testing.T) {
 		})
 	}
 }
+
+// A storage viewer watches the ingesting master through the storage
+// service: it joins as a viewer, answers the service's offer and receives
+// the master's video and audio, recorded to a file ffprobe reads.
+func TestViewerWatchesThroughStorage(t *testing.T) {
+	v := newEnvWith(t, "watch", emulator.Options{})
+	enableStorage(t, v, 1, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	video, audio := demoSource(t, media.CodecH264, true, false), demoSource(t, media.CodecOpus, true, false)
+	var mlog, vlog storageLog
+	master, err := session.NewMaster(session.MasterOptions{Options: v.options(), Video: video, Audio: audio,
+		Storage: &session.StorageOptions{RetryInterval: time.Second, OnEvent: mlog.add}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for _, s := range []*media.Source{video, audio} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = s.Run(ctx)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = master.Run(ctx)
+	}()
+	waitFor(t, 15*time.Second, "the master's storage session", func() bool { return mlog.count(session.StorageEventConnected) >= 1 })
+
+	rec := filepath.Join(t.TempDir(), "watch.mkv")
+	fh, err := os.Create(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	viewer, err := session.NewViewer(session.ViewerOptions{Options: v.options(), ClientID: "watcher", Record: fh, VideoFrames: 60,
+		Storage: &session.StorageViewerOptions{RetryInterval: time.Second, OnEvent: vlog.add}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer viewer.Close()
+	if err := viewer.Run(ctx); err != nil {
+		t.Fatalf("storage viewer: %v\n%s", err, &vlog)
+	}
+	st := viewer.Stats()
+	if st.Video.Frames < 60 || st.Audio.Frames == 0 || vlog.count(session.StorageEventOffer) != 1 || vlog.count(session.StorageEventConnected) != 1 {
+		t.Fatalf("storage viewer stats %+v; timeline:\n%s", st, &vlog)
+	}
+	fh.Close()
+	if d := ffprobeDuration(t, rec); d < 1.5 {
+		t.Errorf("the storage viewer's recording lasts %.2f s", d)
+	}
+}

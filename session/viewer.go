@@ -128,6 +128,9 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 	// while the WSS opens.
 	var a *attempt
 	onICE := func(cfg resolve.ICEConfig) error {
+		if v.opts.Storage != nil {
+			return nil // the storage service offers (storageviewer.go)
+		}
 		var err error
 		a, err = v.newAttempt(ctx, cfg, tl)
 		return err
@@ -169,6 +172,9 @@ func (v *Viewer) Run(ctx context.Context) (err error) {
 		}
 	}()
 
+	if v.opts.Storage != nil {
+		return v.result(v.runStorage(ctx, l))
+	}
 	b := rejoinBackoff{min: v.opts.RejoinBackoff.Min, max: v.opts.RejoinBackoff.Max}
 	for {
 		err := v.attempt(ctx, l, a)

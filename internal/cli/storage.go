@@ -110,3 +110,52 @@ func writeStorageTimeline(w io.Writer, evs []session.StorageEvent, s *storageFla
 		fmt.Fprintf(w, "  %9.3f s  %s\n", ev.Since.Seconds(), storageLine(ev, s))
 	}
 }
+
+// storageViewerFlags are `kvsrtc viewer --storage`: watch through the
+// storage service (JoinStorageSessionAsViewer) while the master ingests.
+type storageViewerFlags struct {
+	Enabled       bool
+	RetryInterval time.Duration
+}
+
+func (s *storageViewerFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&s.Enabled, "storage", false, "watch through the storage service while the master ingests (JoinStorageSessionAsViewer; the service offers)")
+	f.DurationVar(&s.RetryInterval, "storage-retry", session.DefaultJoinRetryInterval, "with --storage: how long to wait for the offer before joining again")
+}
+
+func (s *storageViewerFlags) parse(cmd *cobra.Command) error {
+	if !s.Enabled {
+		if cmd.Flags().Changed("storage-retry") {
+			return usageErrorf("--storage-retry needs --storage")
+		}
+		return nil
+	}
+	if s.RetryInterval < 100*time.Millisecond || s.RetryInterval > 10*time.Minute {
+		return usageErrorf("--storage-retry %v: want between 100ms and 10m", s.RetryInterval)
+	}
+	return nil
+}
+
+// options are the viewer's storage options; events go to w (nil: not
+// printed).
+func (s *storageViewerFlags) options(w io.Writer) *session.StorageViewerOptions {
+	if !s.Enabled {
+		return nil
+	}
+	o := &session.StorageViewerOptions{RetryInterval: s.RetryInterval}
+	if w != nil {
+		sf := &storageFlags{RetryInterval: s.RetryInterval}
+		o.OnEvent = func(ev session.StorageEvent) {
+			line := storageLine(ev, sf)
+			switch ev.Kind {
+			case session.StorageEventJoin:
+				line = fmt.Sprintf("JoinStorageSessionAsViewer #%d answered in %s; waiting for the offer", ev.Attempt, ev.Took.Round(time.Millisecond))
+			case session.StorageEventConnected:
+				line = fmt.Sprintf("connected to the storage session %s after its offer; watching", ev.Took.Round(time.Millisecond))
+			}
+			fmt.Fprintln(w, "storage: "+line)
+		}
+	}
+	return o
+}

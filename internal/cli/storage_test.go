@@ -41,8 +41,30 @@ func TestMasterStorageCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out, errOut, code := run(t, "master", "--channel-name", "cam", "--storage", "--storage-retry", "1s",
-		"--storage-session-limit", "6s", "--storage-rejoin-margin", "2s", "--seconds", "8")
+	type result struct {
+		out, errOut string
+		code        int
+	}
+	mres := make(chan result, 1)
+	go func() {
+		out, errOut, code := run(t, "master", "--channel-name", "cam", "--storage", "--storage-retry", "1s",
+			"--storage-session-limit", "6s", "--storage-rejoin-margin", "2s", "--seconds", "8")
+		mres <- result{out, errOut, code}
+	}()
+	// `kvsrtc viewer --storage` watches through the storage service.
+	deadline := time.Now().Add(15 * time.Second)
+	for !recording(e, arn) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // bounded poll: the master's first session
+	}
+	vout, verr, vcode := run(t, "viewer", "--channel-name", "cam", "--storage", "--storage-retry", "1s", "--seconds", "2", "--json", "--client-id", "watcher")
+	if vcode != 0 {
+		t.Fatalf("viewer --storage: exit %d\n%s\n%s", vcode, vout, verr)
+	}
+	if v := decode[viewerJSON](t, vout); v.Stats.Video.Frames < 30 || v.Stats.Audio.Frames == 0 {
+		t.Errorf("viewer --storage stats %+v", v.Stats)
+	}
+	m := <-mres
+	out, errOut, code := m.out, m.errOut, m.code
 	if code != 0 {
 		t.Fatalf("master --storage: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -56,7 +78,7 @@ func TestMasterStorageCommand(t *testing.T) {
 	if !strings.Contains(out, "storage timeline:") || strings.Count(out, "connected") < 2 {
 		t.Errorf("stdout lacks the storage timeline with two sessions:\n%s", out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for len(e.StorageSessions(arn)) > 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond) // bounded poll: the emulator finishes the last fragment
 	}
@@ -103,6 +125,7 @@ func TestStorageUsageErrors(t *testing.T) {
 		{[]string{"master", "--channel-name", "x", "--storage-retry", "1s"}, ExitUsage, "--storage-retry needs --storage"},
 		{[]string{"master", "--channel-name", "x", "--storage", "--storage-retry", "1ms"}, ExitUsage, "want between 100ms and 10m"},
 		{[]string{"master", "--channel-name", "x", "--storage", "--storage-session-limit", "10s", "--storage-rejoin-margin", "6s"}, ExitUsage, "at most half the session limit"},
+		{[]string{"viewer", "--channel-name", "x", "--storage-retry", "1s"}, ExitUsage, "--storage-retry needs --storage"},
 		{[]string{"emulator", "streams"}, ExitUsage, "--data is required"},
 		{[]string{"emulator", "streams", "export", "--data", t.TempDir(), "--stream", "s"}, ExitUsage, "-o/--output is required"},
 		{[]string{"emulator", "streams", "export", "--data", t.TempDir(), "--stream", "s", "-o", filepath.Join(t.TempDir(), "x.mkv")}, ExitNotFound, `no stored media for stream "s"`},
@@ -114,4 +137,13 @@ func TestStorageUsageErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, want %d with %q:\n%s", tc.args, code, tc.code, tc.want, errOut)
 		}
 	}
+}
+
+func recording(e *emulator.Emulator, arn string) bool {
+	for _, s := range e.StorageSessions(arn) {
+		if s.Recording {
+			return true
+		}
+	}
+	return false
 }

@@ -27,6 +27,7 @@ type viewerOptions struct {
 	Send     []string
 	Report   string
 	NoRejoin bool
+	Storage  storageViewerFlags // storage.go
 }
 
 func init() {
@@ -54,6 +55,9 @@ servers, WSS, offer, answer, ICE, DTLS, first frames) is printed at the end.`,
 			if err := opts.Session.parse(); err != nil {
 				return err
 			}
+			if err := opts.Storage.parse(cmd); err != nil {
+				return err
+			}
 			if opts.ClientID == "" {
 				opts.ClientID = randomClientID()
 			}
@@ -72,6 +76,7 @@ servers, WSS, offer, answer, ICE, DTLS, first frames) is printed at the end.`,
 	addAWSFlags(cmd, &opts.AWS)
 	opts.Channel.add(cmd)
 	opts.Session.add(cmd)
+	opts.Storage.add(cmd)
 	f := cmd.Flags()
 	f.StringVar(&opts.ClientID, "client-id", "", "the viewer's client id (default: random)")
 	f.StringVar(&opts.Record, "record", "", "record to this file (.mkv for H.264, .webm for VP8)")
@@ -120,6 +125,11 @@ func runViewer(ctx context.Context, opts *viewerOptions) error {
 		OnRejoin: func(cause error, wait time.Duration) {
 			fmt.Fprintf(ios.ErrOut, "viewer: %v; offering again in %v\n", cause, wait.Round(10*time.Millisecond))
 		}}
+	storageOut := ios.ErrOut
+	if opts.AWS.JSON {
+		storageOut = nil
+	}
+	vo.Storage = opts.Storage.options(storageOut)
 	var rec *os.File
 	if opts.Record != "" {
 		if rec, err = os.Create(opts.Record); err != nil {
