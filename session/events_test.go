@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,6 +96,8 @@ func TestEvents(t *testing.T) {
 	got := make(chan session.DataMessage, 2)
 	vopts := session.ViewerOptions{Options: v.options(), ClientID: "v-events"}
 	vopts.OnConnectionStateChange = vPeer.add
+	var viewerPC atomic.Value
+	vopts.OnPeerConnection = func(_ string, pc *webrtc.PeerConnection) { viewerPC.Store(pc) }
 	vopts.OnDataChannelOpen = func(string) { close(viewerOpen) }
 	vopts.OnMessage = func(_ string, msg session.DataMessage) { got <- msg }
 	vw, err := session.NewViewer(vopts)
@@ -147,6 +150,20 @@ func TestEvents(t *testing.T) {
 		j := slices.Index(states, webrtc.PeerConnectionStateConnected)
 		if i < 0 || j < i {
 			t.Errorf("%s peer states %v: want connecting then connected", name, states)
+		}
+	}
+	if pc, ok := viewerPC.Load().(*webrtc.PeerConnection); !ok {
+		t.Error("no PeerConnection from OnPeerConnection")
+	} else {
+		pairs := session.CandidatePairs(pc)
+		ok := false
+		for _, p := range pairs {
+			if p.Nominated && p.State == "succeeded" && p.Local.Address != "" && p.Remote.Port != 0 && p.ResponsesReceived > 0 {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Errorf("CandidatePairs of a connected viewer: %v, want a nominated succeeded pair", pairs)
 		}
 	}
 	if !slices.Contains(mICE.get("v-events"), webrtc.ICEConnectionStateConnected) {

@@ -281,3 +281,82 @@ func TestH264FmtpFollowsSource(t *testing.T) {
 		})
 	}
 }
+
+// TestNewTracksPerViewer: MasterOptions.NewTracks makes each viewer its own
+// track; each viewer gets exactly what was written to its track (here two
+// different GOPs of the clip), checked by checksum.
+func TestNewTracksPerViewer(t *testing.T) {
+	v := newEnv(t, "pertrack")
+	var mu sync.Mutex
+	tracks := map[string]*webrtc.TrackLocalStaticSample{}
+	made := make(chan string, 2)
+	mopts := session.MasterOptions{Options: v.options(), NewTracks: func(id string) ([]webrtc.TrackLocal, error) {
+		tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", id)
+		mu.Lock()
+		tracks[id] = tr
+		mu.Unlock()
+		made <- id
+		return []webrtc.TrackLocal{tr}, err
+	}}
+	m, err := session.NewMaster(mopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	go m.Run(ctx)
+	wait(t, m.Ready(), 10*time.Second, "master ready")
+
+	frames := demoFrames(t, 60)
+	gop := map[string][]media.Frame{"v-first": frames[:30], "v-second": frames[30:]}
+	type result struct {
+		id       string
+		received *media.FrameLog
+		err      error
+	}
+	results := make(chan result, 2)
+	for id := range gop {
+		received := media.NewFrameLog(media.CodecH264)
+		vw, err := session.NewViewer(session.ViewerOptions{Options: v.options(), ClientID: id, VideoFrames: 30,
+			OnFrame: func(_ media.Codec, f media.Frame) { received.Add(f) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer vw.Close()
+		go func() { err := vw.Run(ctx); results <- result{id, received, err} }()
+		go func() {
+			select {
+			case <-vw.Ready():
+			case <-ctx.Done():
+				return
+			}
+			mu.Lock()
+			tr := tracks[id]
+			mu.Unlock()
+			tick := time.NewTicker(time.Second / 30)
+			defer tick.Stop()
+			for _, f := range gop[id] {
+				<-tick.C
+				_ = tr.WriteSample(pmedia.Sample{Data: f.Data, Duration: time.Second / 30})
+			}
+		}()
+	}
+	for range 2 {
+		r := <-results
+		if r.err != nil {
+			t.Fatalf("%s: %v", r.id, r.err)
+		}
+		sent := media.NewFrameLog(media.CodecH264)
+		for _, f := range gop[r.id] {
+			sent.Add(f)
+		}
+		if n, err := sent.Match(r.received); err != nil || n != 30 {
+			t.Errorf("%s: %d of 30 frames match its own track: %v", r.id, n, err)
+		}
+	}
+	if len(made) != 2 {
+		t.Errorf("NewTracks called %d times, want once per viewer", len(made))
+	}
+}
