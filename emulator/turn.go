@@ -10,7 +10,8 @@ import (
 // listeners and counters, for tests that check a relay was used.
 type TURNServer struct{ s *turnserver.Server }
 
-// TURN returns the emulator's STUN/TURN server.
+// TURN returns the first of the emulator's two TURN servers, the one that
+// also answers STUN (STUNURL); GetIceServerConfig lists both (turnservers.go).
 func (e *Emulator) TURN() TURNServer { return TURNServer{e.turn} }
 
 // UDPAddr is the STUN/TURN UDP listener ("turn:host:port?transport=udp").
