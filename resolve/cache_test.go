@@ -108,7 +108,7 @@ func TestStaleEndpointsRefetched(t *testing.T) {
 	stale := resolve.Endpoints{ChannelARN: arn.String(), Role: channel.RoleViewer, HTTPS: "https://127.0.0.1:1/r-00000000",
 		WSS: "wss://127.0.0.1:1/v-00000000", FetchedAt: time.Now(), Expires: time.Now().Add(time.Hour)}
 	data, _ := json.Marshal(stale)
-	key := "endpoints|aws|us-west-2|" + arn.String() + "|VIEWER"
+	key := "url=" + e.URL() + "|endpoints|aws|us-west-2|" + arn.String() + "|VIEWER" // scoped by the endpoint override
 	if err := cache.Store(ctx, key, resolve.CacheEntry{Expires: stale.Expires, Value: data}); err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,10 @@ var (
 	// ErrNoRegion reports that no region was configured and none could be
 	// taken from a channel ARN.
 	ErrNoRegion = errors.New("no region")
+	// ErrUnknownRegion reports a region the service does not know: it
+	// refused the signature's credential scope ("Credential should be scoped
+	// to a valid region").
+	ErrUnknownRegion = errors.New("unknown region")
 )
 
 // AccessDeniedError names the permission a credential lacks. It matches
@@ -144,7 +148,7 @@ func Classify(err error, action, arn string) error {
 		return nil
 	}
 	for _, s := range []error{ErrAuth, ErrAccessDenied, ErrChannelNotFound, ErrClockSkew, ErrRegionMismatch,
-		ErrEndpointMissing, ErrUnreachable, ErrThrottled, ErrNoRegion, channel.ErrInvalidARN} {
+		ErrEndpointMissing, ErrUnreachable, ErrThrottled, ErrNoRegion, ErrUnknownRegion, channel.ErrInvalidARN} {
 		if errors.Is(err, s) {
 			return err
 		}
@@ -183,6 +187,9 @@ func Classify(err error, action, arn string) error {
 		if e1 == nil && e2 == nil {
 			return fmt.Errorf("%w: %w", &ClockSkewError{Local: local, Server: server}, err)
 		}
+	}
+	if strings.Contains(msg, "scoped to a valid region") {
+		return fmt.Errorf("%w: %w", ErrUnknownRegion, err)
 	}
 	if authCodes[code] {
 		return fmt.Errorf("%w: %w", ErrAuth, err)

@@ -406,6 +406,7 @@ func (r *Resolver) InvalidateName(ctx context.Context, region, name string) erro
 
 func (r *Resolver) deletePrefixes(ctx context.Context, prefixes ...string) error {
 	for _, p := range prefixes {
+		p = r.scoped(p)
 		r.mem.Delete(ctx, p)
 		if r.opts.Cache != nil {
 			if err := r.opts.Cache.Delete(ctx, p); err != nil {
@@ -416,6 +417,18 @@ func (r *Resolver) deletePrefixes(ctx context.Context, prefixes ...string) error
 	return nil
 }
 
+// scoped puts the control-plane endpoint override (BaseEndpoint, e.g. an
+// emulator's URL) in front of a cache key: answers of one endpoint are
+// never served for another (a warm cache used to answer for a wrong
+// --endpoint-url, and the session then dialled the old endpoint's WSS).
+// Without an override the key is as before.
+func (r *Resolver) scoped(key string) string {
+	if r.base == "" {
+		return key
+	}
+	return "url=" + r.base + "|" + key
+}
+
 // load reads key from memory, then from the shared cache, into v; only
 // unexpired entries count.
 func (r *Resolver) load(ctx context.Context, key string, v any) bool {
@@ -423,6 +436,7 @@ func (r *Resolver) load(ctx context.Context, key string, v any) bool {
 		return false
 	}
 	now := r.opts.Now()
+	key = r.scoped(key)
 	e, ok, _ := r.mem.Load(ctx, key)
 	if (!ok || !now.Before(e.Expires)) && r.opts.Cache != nil {
 		var err error
@@ -451,6 +465,7 @@ func (r *Resolver) save(ctx context.Context, key string, v any, expires time.Tim
 		return
 	}
 	e := CacheEntry{Expires: expires, Value: data}
+	key = r.scoped(key)
 	r.mem.Store(ctx, key, e)
 	if r.opts.Cache != nil {
 		if err := r.opts.Cache.Store(ctx, key, e); err != nil {

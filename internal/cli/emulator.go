@@ -85,6 +85,9 @@ and it prints the /etc/hosts line those clients need.`,
 			if opts.ServicePorts && !cmd.Flags().Changed("listen") {
 				opts.Listen = "" // the mode's 127.0.0.1:443
 			}
+			if err := checkEmulatorFlags(opts); err != nil {
+				return err
+			}
 			for _, b := range opts.BlockTURN {
 				if b != "udp" && b != "tcp" && b != "tls" {
 					return usageErrorf("--block-turn %q: want udp, tcp or tls", b)

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,6 +32,7 @@ type sessionFlags struct {
 	RelayTransport string
 	NoTrickle      bool
 	Loopback       bool
+	CredsRetry     time.Duration
 
 	relay session.RelayTransport
 }
@@ -42,6 +43,8 @@ func (s *sessionFlags) add(cmd *cobra.Command) {
 	f.BoolVar(&s.ForceTURN, "force-turn", false, "use TURN relay candidates only")
 	f.StringVar(&s.RelayTransport, "relay-transport", "", "keep only the TURN URIs of this transport: udp, tcp or tls")
 	f.BoolVar(&s.NoTrickle, "no-trickle", false, "send complete SDP after ICE gathering instead of trickling candidates")
+	f.DurationVar(&s.CredsRetry, "credentials-retry", session.DefaultCredentialsRetry,
+		"when signaling keeps refusing the credentials (expired, not refreshable), exit with code 3 after this long (0: keep trying)")
 }
 
 // parse checks the flags before any work.
@@ -51,11 +54,17 @@ func (s *sessionFlags) parse() error {
 		return &UsageError{Err: err}
 	}
 	s.relay = r
-	if s.Seconds < 0 {
-		return usageErrorf("--seconds must not be negative")
+	if math.IsNaN(s.Seconds) || s.Seconds < 0 || s.Seconds > maxSeconds {
+		return usageErrorf("--seconds %v: want 0 (no limit) to %d", s.Seconds, maxSeconds)
+	}
+	if s.CredsRetry < 0 || s.CredsRetry > 24*time.Hour {
+		return usageErrorf("--credentials-retry %v: want 0 (keep trying) to 24h", s.CredsRetry)
 	}
 	return nil
 }
+
+// maxSeconds bounds --seconds: a year.
+const maxSeconds = 365 * 24 * 3600
 
 func (s *sessionFlags) duration() time.Duration {
 	return time.Duration(s.Seconds * float64(time.Second))
@@ -64,6 +73,10 @@ func (s *sessionFlags) duration() time.Duration {
 // apply sets the shared session options.
 func (s *sessionFlags) apply(o *session.Options) {
 	o.ForceTURN, o.RelayTransport, o.NoTrickle = s.ForceTURN, s.relay, s.NoTrickle
+	o.CredentialsRetry = s.CredsRetry
+	if s.CredsRetry == 0 {
+		o.CredentialsRetry = -1 // keep trying
+	}
 	if s.Loopback {
 		o.SettingEngine = loopbackICE
 	}
@@ -182,6 +195,9 @@ channel (unless stdin carries the video); viewers' messages are printed.`,
 			if opts.Config != "" {
 				return runConfigCmd(cmd, opts)
 			}
+			if math.IsNaN(opts.FPS) || opts.FPS < 1 || opts.FPS > 240 {
+				return usageErrorf("--fps %v: want 1 to 240", opts.FPS)
+			}
 			if opts.videoCodec() == media.CodecUnknown && opts.Video != "" {
 				return usageErrorf("--video %s: give --video-codec h264 or vp8", opts.Video)
 			}
@@ -226,7 +242,8 @@ func (o *masterOptions) videoCodec() media.Codec {
 }
 
 // sources opens the media: files, stdin or the demo clip.
-func (o *masterOptions) sources() (video, audio *media.Source, closers []io.Closer, err error) {
+// A cancelled ctx interrupts the open of a FIFO (openInput).
+func (o *masterOptions) sources(ctx context.Context) (video, audio *media.Source, closers []io.Closer, err error) {
 	open := func(path string, demo func() io.Reader) (io.Reader, error) {
 		switch path {
 		case "":
@@ -234,7 +251,7 @@ func (o *masterOptions) sources() (video, audio *media.Source, closers []io.Clos
 		case "-":
 			return o.IO.In, nil
 		}
-		f, err := os.Open(path)
+		f, err := openInput(ctx, path)
 		if err != nil {
 			return nil, err
 		}
@@ -288,7 +305,7 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 	if err := credentialsStep(ctx, env.cfg.Credentials, tl); err != nil {
 		return err
 	}
-	video, audio, closers, err := opts.sources()
+	video, audio, closers, err := opts.sources(ctx)
 	defer func() {
 		for _, c := range closers {
 			c.Close()
@@ -368,14 +385,12 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 		if s == nil {
 			continue
 		}
-		g.Go(func() error {
-			if err := s.Run(gctx); err != nil && !errors.Is(err, context.Canceled) {
-				return err
-			}
-			return nil
-		})
+		g.Go(func() error { return runSource(gctx, s) })
 	}
 	g.Go(func() error { return m.Run(gctx) })
+	if opts.Session.Seconds > 0 {
+		fmt.Fprintf(ios.ErrOut, "master: --seconds %v counts media from the first frame sent to a viewer; waiting for a viewer\n", opts.Session.Seconds)
+	}
 	if opts.Video != "-" && opts.Audio != "-" && ios.In != nil {
 		go func() { // lines on stdin to every viewer; ends with the process
 			sc := bufio.NewScanner(ios.In)

@@ -291,7 +291,7 @@ func serveChannel(ctx context.Context, opts *masterOptions, ch channelConfig, mm
 	if ch.Loop != nil {
 		mo.Loop = *ch.Loop
 	}
-	video, audio, closers, err := mo.sources()
+	video, audio, closers, err := mo.sources(ctx)
 	defer func() {
 		for _, c := range closers {
 			c.Close()

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,6 +65,9 @@ servers, WSS, offer, answer, ICE, DTLS, first frames) is printed at the end.`,
 			}
 			if err := channel.ValidClientID(opts.ClientID); err != nil {
 				return &UsageError{Err: err}
+			}
+			if err := checkRecordName(opts.Record); err != nil {
+				return err
 			}
 			if err := checkReportPath(opts.Report); err != nil {
 				return err
@@ -122,6 +127,7 @@ func runViewer(ctx context.Context, opts *viewerOptions) error {
 	so.OnMessage = func(_ string, m session.DataMessage) { fmt.Fprintf(msgOut, "master: %s\n", m.Data) }
 	signalingStatus(&so, ios.ErrOut, "viewer")
 	vo := session.ViewerOptions{Options: so, ClientID: opts.ClientID, Duration: opts.Session.duration(), Rejoin: !opts.NoRejoin,
+		MediaTimeout: mediaTimeout(opts.Session.duration()),
 		OnRejoin: func(cause error, wait time.Duration) {
 			fmt.Fprintf(ios.ErrOut, "viewer: %v; offering again in %v\n", cause, wait.Round(10*time.Millisecond))
 		}}
@@ -152,6 +158,9 @@ func runViewer(ctx context.Context, opts *viewerOptions) error {
 		if err := rec.Close(); err != nil && res == nil {
 			res = err
 		}
+	}
+	if doc := v.Recording(); doc != "" && (doc == "webm") != strings.EqualFold(filepath.Ext(opts.Record), ".webm") {
+		fmt.Fprintf(ios.ErrOut, "warning: --record %s holds %s (%s); rename it .%s\n", opts.Record, doc, map[string]string{"webm": "VP8", "matroska": "H.264"}[doc], map[string]string{"webm": "webm", "matroska": "mkv"}[doc])
 	}
 	if opts.Report != "" {
 		chart := timelineChart("kvsrtc viewer "+opts.ClientID+": "+arn.String(), namedTimeline{tl: v.Timeline()})
@@ -261,4 +270,30 @@ func printViewer(w io.Writer, v viewerJSON) {
 	if v.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", v.Error)
 	}
+}
+
+// checkRecordName refuses a --record name a player would not open as what
+// it holds: the recording is Matroska (H.264) or WebM (VP8).
+func checkRecordName(path string) error {
+	if path == "" {
+		return nil
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".mkv", ".webm":
+		return nil
+	}
+	return usageErrorf("--record %s: name it .mkv (H.264, Matroska) or .webm (VP8, WebM)", path)
+}
+
+// minMediaTimeout is the least wait for media with --seconds.
+const minMediaTimeout = 5 * time.Second
+
+// mediaTimeout is how long a viewer with --seconds d waits for media once
+// connected: d, at least 5 s (0: no --seconds, no bound). Without it a
+// master that sends nothing would keep `viewer --seconds 1` for ever.
+func mediaTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return max(d, minMediaTimeout)
 }
