@@ -18,7 +18,7 @@ import (
 	"github.com/kvsrtc/kvsrtc/resolve"
 )
 
-func newChannel(t *testing.T, opts emulator.Options) (*emulator.Emulator, aws.Config, string) {
+func newChannel(t testing.TB, opts emulator.Options) (*emulator.Emulator, aws.Config, string) {
 	t.Helper()
 	e := emulatortest.Start(t, opts)
 	cfg := emulatortest.Config(e)

@@ -474,3 +474,61 @@ func TestDoctorMasterWaitViewer(t *testing.T) {
 		t.Errorf("peer %+v\nmedia %+v", peer, md)
 	}
 }
+
+// TestDoctorExitCodes: every doctor step has its own code, documented in
+// the README's exit-code table and in the command's help.
+func TestDoctorExitCodes(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	help := newDoctorCmd(&IOStreams{}, nil).Long
+	seen := map[int]doctor.Step{}
+	for _, s := range doctor.Steps {
+		code, ok := doctorExit[s]
+		if !ok {
+			t.Errorf("step %s has no exit code", s)
+			continue
+		}
+		if other, dup := seen[code]; dup || code < 10 || code > 20 {
+			t.Errorf("step %s: code %d (also %s)", s, code, other)
+		}
+		seen[code] = s
+		entry := fmt.Sprintf("%d %s", code, s)
+		if !strings.Contains(string(readme), entry) || !strings.Contains(strings.Join(strings.Fields(help), " "), entry) {
+			t.Errorf("%q is not in the README's exit-code table or the help", entry)
+		}
+		if got := exitCode(&doctorFailure{step: s}); got != code {
+			t.Errorf("exitCode(%s) = %d, want %d", s, got, code)
+		}
+	}
+}
+
+// TestViewerReport: kvsrtc viewer --report draws one bar per step of the
+// viewer's timeline.
+func TestViewerReport(t *testing.T) {
+	e, arn := startEmulator(t, emulator.Options{}, "doc")
+	startDoctorMaster(t, e, arn)
+	svg := filepath.Join(t.TempDir(), "viewer.svg")
+	stdout, stderr, code := run(t, "viewer", "--channel-arn", arn, "--seconds", "1", "--json", "--report", svg)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	v := decode[viewerJSON](t, stdout)
+	data, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(data, new(struct{})); err != nil {
+		t.Fatalf("not well-formed: %v", err)
+	}
+	steps := v.Timeline.Steps()
+	if n := strings.Count(string(data), `<rect class="bar`); n != len(steps) || n < 8 {
+		t.Errorf("%d bars for %d steps", n, len(steps))
+	}
+	for _, s := range steps {
+		if !strings.Contains(string(data), fmt.Sprintf(`data-name="%s" data-start-ms="%g" data-end-ms="%g"`, s.Name, s.StartMs, s.EndMs)) {
+			t.Errorf("no bar for %+v", s)
+		}
+	}
+}
