@@ -20,7 +20,9 @@
 // mid-stream starts at a keyframe, and gives each subscriber a bounded queue:
 // a slow peer loses frames until the next keyframe and never holds up the
 // others. Pacing follows a Clock, which tests replace; SourceOptions.Unpaced
-// turns pacing off.
+// turns pacing off. Source.Keyframe is the keyframe the GOP cache starts
+// with; for H.264, ParameterSets finds its SPS and ProfileLevelID the
+// profile-level-id to offer in SDP (what session.Master does).
 //
 // # Recording
 //
