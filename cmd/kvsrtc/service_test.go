@@ -143,3 +143,59 @@ func TestServicePortsSession(t *testing.T) {
 		t.Fatalf("viewer over TURN on 443: error %q, %d video frames, want ≥ 30\n%s", v.Error, v.Stats.Video.Frames, out)
 	}
 }
+
+// TestEmulatorTURNPlainTCP: `kvsrtc emulator` advertises plain-TCP TURN
+// (turn:…?transport=tcp) only with --turn-plain-tcp, as the service offers
+// TCP only over TLS; `kvsrtc ice` shows what it hands out.
+func TestEmulatorTURNPlainTCP(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		flags []string
+		plain int // turn:…?transport=tcp URIs wanted
+	}{{"default", nil, 0}, {"turn-plain-tcp", []string{"--turn-plain-tcp"}, 2}} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			envFile := filepath.Join(dir, "kvs.env")
+			emu, _ := startEmulatorProcess(t, filepath.Join(dir, "data"), envFile, tt.flags...)
+			defer stop(t, emu)
+			data, err := os.ReadFile(envFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "KVSRTC_CACHE_DIR=" + filepath.Join(dir, "cache"),
+				"AWS_CONFIG_FILE=" + filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "credentials"),
+				"AWS_EC2_METADATA_DISABLED=true"}
+			env = append(env, strings.Split(strings.TrimSpace(string(data)), "\n")...)
+			kvsrtc := func(args ...string) []byte {
+				cmd := exec.Command(binary, args...)
+				cmd.Env = env
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("kvsrtc %s: %v\n%s", strings.Join(args, " "), err, out)
+				}
+				return out
+			}
+			kvsrtc("channel", "create", "--channel-name", "tcp")
+			var ice struct {
+				ICEServers []struct{ URLs []string } `json:"iceServers"`
+			}
+			if err := json.Unmarshal(kvsrtc("ice", "--channel-name", "tcp", "--json"), &ice); err != nil {
+				t.Fatal(err)
+			}
+			turns, plain := 0, 0
+			for _, s := range ice.ICEServers {
+				for _, u := range s.URLs {
+					switch {
+					case strings.HasPrefix(u, "turns:") && strings.HasSuffix(u, "?transport=tcp"):
+						turns++
+					case strings.HasPrefix(u, "turn:") && strings.HasSuffix(u, "?transport=tcp"):
+						plain++
+					}
+				}
+			}
+			if turns != 2 || plain != tt.plain {
+				t.Errorf("%d turns:…tcp and %d turn:…tcp URIs, want 2 and %d: %+v", turns, plain, tt.plain, ice.ICEServers)
+			}
+		})
+	}
+}
