@@ -36,16 +36,12 @@ type Emulator struct {
 	store  *store
 	relay  *relay
 	events *connEvents
-	faults *faultSet // fault rules and log (faults.go)
-	// clockShift and turnShift move the clock (FaultClock) and the TURN
-	// servers' clock (FaultExpireTURN), in nanoseconds.
-	clockShift, turnShift atomic.Int64
-	turn                  *turnserver.Server // the first TURN server (also STUN)
-	turn2                 *turnserver.Server // the second, on another address (turn.go)
-	ln                    net.Listener
-	srv                   *http.Server
-	url                   string
-	host                  string // host[:port] clients use in URLs (no default port, §13)
+	turn   *turnserver.Server // the first TURN server (also STUN)
+	turn2  *turnserver.Server // the second, on another address (turn.go)
+	ln     net.Listener
+	srv    *http.Server
+	url    string
+	host   string // host[:port] clients use in URLs (no default port, §13)
 
 	listenIP netip.Addr     // the HTTPS listener's IP; 127.0.0.1 for an unspecified one
 	stunAddr netip.AddrPort // where STUNURL points
@@ -55,6 +51,12 @@ type Emulator struct {
 	creds    map[string]Credential
 	verifier *sigv4.Verifier
 	iot      *iotServer // nil without Options.IoT
+
+	faults *faultSet    // fault rules and log (faults.go)
+	conns  *connLimiter // connection caps and latency (conns.go, latency.go)
+	// clockShift and turnShift move the clock (FaultClock) and the TURN
+	// servers' clock (FaultExpireTURN), in nanoseconds.
+	clockShift, turnShift atomic.Int64
 
 	counts sync.Map // operation name → *atomic.Int64
 	total  atomic.Int64
@@ -125,6 +127,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		// tlsHandshakeTimeout); IdleTimeout closes quiet keep-alive
 		// connections, which otherwise wait for a next request forever.
 		ReadHeaderTimeout: o.Limits.HandshakeTimeout,
+		ConnContext:       connContext,
 		IdleTimeout:       o.Limits.HTTPIdleTimeout,
 		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
 		// HTTP/1.1 only: the C SDK pins ALPN to http/1.1 (§4.3) and
@@ -134,9 +137,10 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	if err := e.startIoT(); err != nil {
 		return nil, err
 	}
-	ln := e.ln
+	e.conns = newConnLimiter(e, e.ln)
+	var ln net.Listener = e.conns
 	if !o.InsecureHTTP {
-		ln = tls.NewListener(e.ln, &tls.Config{
+		ln = tls.NewListener(ln, &tls.Config{
 			Certificates: []tls.Certificate{e.pki.cert},
 			NextProtos:   []string{"http/1.1"},
 			MinVersion:   tls.VersionTLS12,

@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"crypto/tls"
 	"errors"
@@ -47,9 +48,10 @@ func (c *rawConn) roundTrip(req string) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
+	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	return resp, nil
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, err
 }
 
 // waitClosed waits up to bound for the server to close the connection
@@ -184,5 +186,79 @@ func TestHandshakeTimeout(t *testing.T) {
 	rc := &rawConn{Conn: c, br: bufio.NewReader(c)}
 	if err := rc.waitClosed(20 * time.Second); err != nil {
 		t.Fatalf("connection that never sent a ClientHello: %v", err)
+	}
+}
+
+// Connections over a cap get one 400 ClientLimitExceededException and are
+// closed; a place freed is usable again.
+func TestConnectionCaps(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		limits emulator.Limits
+		want   string
+	}{
+		{"per source", emulator.Limits{MaxConnsPerSource: 4}, "limit per source"},
+		{"total", emulator.Limits{MaxConns: 4}, "Limits.MaxConns"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.limits.HTTPIdleTimeout = time.Hour
+			e := emulatortest.Start(t, emulator.Options{Limits: tc.limits})
+			var held []*rawConn
+			defer func() {
+				for _, c := range held {
+					c.Close()
+				}
+			}()
+			for i := range 4 {
+				c, err := dialRaw(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				held = append(held, c)
+				if resp, err := c.roundTrip(unsignedPOST); err != nil || resp.StatusCode == 400 {
+					t.Fatalf("connection %d under the cap: %v %v", i, resp, err)
+				}
+			}
+			refused := func() (*http.Response, error) {
+				c, err := dialRaw(e)
+				if err != nil {
+					return nil, err
+				}
+				defer c.Close()
+				resp, err := c.roundTrip(unsignedPOST)
+				if err != nil {
+					return nil, err
+				}
+				if err := c.waitClosed(10 * time.Second); err != nil {
+					return nil, fmt.Errorf("refused connection: %w", err)
+				}
+				return resp, nil
+			}
+			resp, err := refused()
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 400 || !strings.HasPrefix(resp.Header.Get("X-Amzn-Errortype"), "ClientLimitExceededException") || !resp.Close ||
+				!bytes.HasPrefix(body, []byte(`{"message":"too many connections`)) || !bytes.Contains(body, []byte(tc.want)) {
+				t.Fatalf("fifth connection: want 400 ClientLimitExceededException naming %q, and close; got %d %q close=%v %s",
+					tc.want, resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), resp.Close, body)
+			}
+			held[0].Close()
+			held = held[1:]
+			for deadline := time.Now().Add(10 * time.Second); emulator.OpenConns(e) > 3; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("closed connection still counted: %d open", emulator.OpenConns(e))
+				}
+			}
+			c, err := dialRaw(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = append(held, c)
+			if resp, err := c.roundTrip(unsignedPOST); err != nil || resp.StatusCode == 400 {
+				t.Fatalf("connection after one closed: %v %v", resp, err)
+			}
+		})
 	}
 }

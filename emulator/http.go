@@ -32,6 +32,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Access-Control-Expose-Headers", "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date")
 		h.Add("Vary", "Origin")
 	}
+	if aerr := refusedConn(w, r); aerr != nil {
+		writeError(w, aerr, docControlPlane)
+		return
+	}
 	if r.Method == http.MethodOptions {
 		h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
 		if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {

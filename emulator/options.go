@@ -120,6 +120,23 @@ type Limits struct {
 	// HandshakeTimeout bounds a new connection's TLS handshake and the
 	// reading of each request's headers: 10 s.
 	HandshakeTimeout time.Duration
+	// MaxConns caps the HTTPS/WSS connections open at once: 10,000. One
+	// over the cap gets one 400 ClientLimitExceededException (the
+	// service's throttling answer, §7) and is closed. Negative: no cap.
+	MaxConns int
+	// MaxConnsPerSource caps the connections open at once from one source
+	// IP address, likewise: 5,000.
+	MaxConnsPerSource int
+	// FramesPerSecond is how many WSS frames the relay reads per second
+	// from one connection: 50 (twice the SDP and ICE quotas together, so no
+	// client within its quotas waits). Past it the relay stops reading the
+	// connection until the budget refills: a flooding client is slowed by
+	// TCP instead of taking the CPU from other channels. Negative: no
+	// budget.
+	FramesPerSecond float64
+	// ChannelFramesPerSecond is the same budget for all the connections of
+	// one channel together: 300.
+	ChannelFramesPerSecond float64
 }
 
 func (l Limits) withDefaults() Limits {
@@ -148,6 +165,14 @@ func (l Limits) withDefaults() Limits {
 	def(&l.AlexaAnswerTimeout, 5*time.Second)
 	def(&l.HTTPIdleTimeout, time.Minute)
 	def(&l.HandshakeTimeout, 10*time.Second)
+	if l.MaxConns == 0 {
+		l.MaxConns = 10000
+	}
+	if l.MaxConnsPerSource == 0 {
+		l.MaxConnsPerSource = 5000
+	}
+	deff(&l.FramesPerSecond, 50)
+	deff(&l.ChannelFramesPerSecond, 300)
 	if l.GoAwayGrace >= l.MaxConnDuration {
 		l.GoAwayGrace = l.MaxConnDuration / 2
 	}

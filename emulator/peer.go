@@ -32,6 +32,11 @@ type peer struct {
 	out      chan []byte
 	activity chan struct{}
 	sdp, ice *rate.Limiter
+	// inbound and channelIn are the frame-read budgets of the connection
+	// and of its channel (Limits.FramesPerSecond, ChannelFramesPerSecond).
+	inbound, channelIn *rate.Limiter
+	ctx                context.Context // ends when the peer stops
+	cancel             context.CancelFunc
 
 	mu        sync.Mutex
 	stopped   bool
@@ -76,6 +81,9 @@ func (p *peer) stopLocked(code websocket.StatusCode, reason string) {
 	}
 	p.stopped, p.closeCode, p.reason = true, code, reason
 	close(p.stop)
+	if p.cancel != nil {
+		p.cancel()
+	}
 	p.r.detach(p)
 }
 
@@ -146,11 +154,32 @@ func (p *peer) readLoop() {
 			return
 		}
 		p.touch()
+		p.r.framesRead.Add(1)
+		if !p.budget() {
+			return
+		}
 		if typ != websocket.MessageText {
 			continue // §4.5: text frames only
 		}
 		p.handle(data)
 	}
+}
+
+// budget waits until the connection and its channel may have one more
+// frame read: a client past its budget is not read from (TCP slows it
+// down), so one flooding channel cannot take the relay's CPU from the
+// others. It returns false when the peer stopped while waiting.
+func (p *peer) budget() bool {
+	for _, l := range []*rate.Limiter{p.inbound, p.channelIn} {
+		if l == nil || l.Allow() {
+			continue
+		}
+		p.r.throttledReads.Add(1)
+		if l.Wait(p.ctx) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // status sends an error STATUS_RESPONSE, only when the client gave a

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -43,6 +44,10 @@ type relay struct {
 	// beforeRegister, when set (tests), runs between the 101 and the
 	// registration of a connection.
 	beforeRegister func(role, clientID string)
+	// throttledReads counts the times a connection waited for its frame
+	// budget (peer.budget).
+	throttledReads atomic.Int64
+	framesRead     atomic.Int64 // WSS frames read, every connection
 }
 
 // channelState is the live signaling state of one channel.
@@ -53,6 +58,7 @@ type channelState struct {
 	queue    map[string][]queued    // by recipient: "" is the master
 	alexa    map[string]chan string // SendAlexaOfferToMaster waiters by sender
 	connects *rate.Limiter
+	inbound  *rate.Limiter // the channel's frame-read budget (peer.budget)
 	// upgrading counts viewer upgrades accepted but not yet registered:
 	// they hold a slot, so the limit holds under concurrent connects.
 	upgrading int
@@ -89,7 +95,8 @@ func (r *relay) state(arn string) *channelState {
 		}
 		burst := max(1, int(r.e.opts.Limits.ConnectsPerSecond))
 		cs = &channelState{viewers: map[string]*peer{}, seen: map[string]bool{}, queue: map[string][]queued{},
-			alexa: map[string]chan string{}, connects: rate.NewLimiter(lim, burst)}
+			alexa: map[string]chan string{}, connects: rate.NewLimiter(lim, burst),
+			inbound: newLimiter(r.e.opts.Limits.ChannelFramesPerSecond)}
 		r.channels[arn] = cs
 	}
 	return cs
@@ -199,6 +206,8 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 	p.conn, p.raw = conn, hw.conn
 	p.sdp = newLimiter(lim.SDPPerSecond)
 	p.ice = newLimiter(lim.ICEPerSecond)
+	p.inbound = newLimiter(lim.FramesPerSecond)
+	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if r.beforeRegister != nil {
 		r.beforeRegister(role, clientID)
 	}
@@ -215,6 +224,7 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		return nil
 	}
 	cs = r.state(arn)
+	p.channelIn = cs.inbound
 	// §4.7: the newest master takes over and the old socket is closed; a
 	// viewer reconnecting with its client id takes over likewise (DOC-CAV).
 	// Newest is by seq: a connection whose registration was overtaken by
