@@ -207,7 +207,7 @@ func (m *Master) handlePeer(mp *masterPeer) {
 		mp.dcMu.Lock()
 		mp.dc = dc
 		mp.dcMu.Unlock()
-		handleDataChannel(&m.opts.Options, mp.id, mp.id, dc)
+		handleDataChannel(&m.opts.Options, mp.id, mp.id, dc, m.answerProbe(mp))
 	})
 	if m.opts.OnPeerConnection != nil {
 		m.opts.OnPeerConnection(mp.id, mp.pc)
@@ -230,6 +230,12 @@ func (m *Master) register(mp *masterPeer) error {
 func (m *Master) answer(ctx context.Context, l *link, mp *masterPeer, trickle bool, answered chan<- struct{}) {
 	answer, err := mp.pc.CreateAnswer(answerOptions(trickle))
 	if err == nil {
+		gathered := webrtc.GatheringCompletePromise(mp.pc)
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			mp.gathering(gathered, ctx.Done())
+		}()
 		var wsd wire.SessionDescription
 		wsd, err = mp.localDescription(ctx, answer, trickle)
 		if err == nil {

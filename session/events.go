@@ -81,12 +81,16 @@ func watchSignaling(o *Options, so *signaling.Options) {
 
 // handleDataChannel wires a data channel to the options' events: open,
 // and messages with a reply handle; from is what OnMessage is told ("" for
-// the master).
-func handleDataChannel(o *Options, clientID, from string, dc *webrtc.DataChannel) {
+// the master). Each message goes to the hooks first (a master's profiling
+// replies).
+func handleDataChannel(o *Options, clientID, from string, dc *webrtc.DataChannel, hooks ...func(*webrtc.DataChannel, webrtc.DataChannelMessage)) {
 	if o.OnDataChannelOpen != nil {
 		dc.OnOpen(func() { o.OnDataChannelOpen(clientID) })
 	}
 	dc.OnMessage(func(msg webrtc.DataChannelMessage) {
+		for _, h := range hooks {
+			h(dc, msg)
+		}
 		if o.OnMessage != nil {
 			o.OnMessage(from, DataMessage{Data: msg.Data, IsString: msg.IsString, dc: dc})
 		}

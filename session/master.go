@@ -60,6 +60,8 @@ type masterPeer struct {
 	dc   *webrtc.DataChannel
 
 	videoFrames, audioFrames, packets, bytes atomic.Int64
+
+	gatherTimes // ICE gathering, for the profiling replies
 }
 
 // NewMaster returns a Master. opts is copied; optFns change the copy.

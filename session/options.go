@@ -182,6 +182,12 @@ type MasterOptions struct {
 	Storage *StorageOptions
 	// MaxViewers bounds concurrent viewers; zero: 10, the service's limit.
 	MaxViewers int
+	// ProfilingReplies answers the data-channel profiling probe of the KVS
+	// sample viewers (the JS SDK sample page's "Profile timeline") as the
+	// C SDK sample master does, with the master's timings, so the page
+	// draws the master's spans (profiling.go). The probe still reaches
+	// OnMessage.
+	ProfilingReplies bool
 }
 
 // PeerEvent reports a viewer joining or leaving a Master.

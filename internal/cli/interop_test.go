@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"io"
 	"strings"
 	"testing"
 
@@ -43,5 +45,28 @@ func TestVerboseKeepsTheCA(t *testing.T) {
 	}
 	if !strings.Contains(m.errOut, "viewer v-verbose joined") {
 		t.Errorf("master did not see the viewer:\n%s", m.errOut)
+	}
+}
+
+// TestMasterProfilingFlag: `kvsrtc master` answers the sample viewers'
+// profiling probe unless --no-profiling.
+func TestMasterProfilingFlag(t *testing.T) {
+	cliEnv(t)
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{nil, true}, {[]string{"--no-profiling"}, false}} {
+		var got *masterOptions
+		cmd := newMasterCmd(&IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}, func(_ context.Context, o *masterOptions) error {
+			got = o
+			return nil
+		})
+		cmd.SetArgs(append([]string{"--channel-name", "x"}, tc.args...))
+		if err := cmd.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if !got.NoProfiling != tc.want {
+			t.Errorf("%v: profiling replies %v, want %v", tc.args, !got.NoProfiling, tc.want)
+		}
 	}
 }

@@ -159,6 +159,9 @@ type masterOptions struct {
 	Metrics    metricsFlag
 	Config     string
 	Storage    storageFlags // storage.go
+	// NoProfiling turns off the replies to the KVS sample viewers'
+	// data-channel profiling probe (session.MasterOptions.ProfilingReplies).
+	NoProfiling bool
 }
 
 func init() {
@@ -220,6 +223,7 @@ channel (unless stdin carries the video); viewers' messages are printed.`,
 	f.StringVar(&opts.Audio, "audio", "", "Opus in Ogg file (one packet per page: ffmpeg -page_duration 20000)")
 	f.BoolVar(&opts.Loop, "loop", false, "start the files again at their end")
 	f.Float64Var(&opts.FPS, "fps", media.DefaultFPS, "frame rate of H.264 input (Annex-B has no timestamps)")
+	f.BoolVar(&opts.NoProfiling, "no-profiling", false, "do not answer the data-channel profiling probe of the KVS sample viewers (the JS sample page's profile timeline) with the master's timings")
 	opts.Metrics.add(cmd, "the master")
 	f.StringVar(&opts.Config, "config", "", "serve many channels from one process: a JSON file listing them, each with its media and credentials (see README)")
 	return cmd
@@ -339,7 +343,7 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 	if opts.AWS.JSON {
 		storageOut = nil
 	}
-	mo := session.MasterOptions{Options: so, Video: video, Audio: audio, Storage: opts.Storage.options(storageOut),
+	mo := session.MasterOptions{Options: so, Video: video, Audio: audio, Storage: opts.Storage.options(storageOut), ProfilingReplies: !opts.NoProfiling,
 		OnFrameSent: func(string, media.Codec, media.Frame) {
 			if opts.Session.Seconds <= 0 {
 				return

@@ -314,7 +314,7 @@ func serveChannel(ctx context.Context, opts *masterOptions, ch channelConfig, mm
 	so := env.sessionOptions(arn, tl)
 	sf.apply(&so)
 	so.Logger = log
-	msOpts := session.MasterOptions{Options: so, Video: video, Audio: audio,
+	msOpts := session.MasterOptions{Options: so, Video: video, Audio: audio, ProfilingReplies: true,
 		OnPeer: func(ev session.PeerEvent) {
 			if ev.Joined {
 				log.Info("viewer joined", "viewer", ev.ClientID)
