@@ -21,6 +21,10 @@ import (
 	"github.com/kvsrtc/kvsrtc/wire"
 )
 
+// masterWait is how long a JoinStorageSession waits for the channel's
+// master to be on the WSS.
+const masterWait = 2 * time.Second
+
 // storagePeer is the emulator's media server side of one storage session:
 // a pion peer that offers to receive H.264 and Opus from the master and
 // records them into the channel's stream (spec §6).
@@ -90,12 +94,6 @@ func (s *storageService) join(e *Emulator, ch channelRecord, st streamRecord) {
 		return
 	}
 	s.mu.Unlock()
-	if !e.relay.hasMaster(ch.ARN) {
-		// UNCONFIRMED (§6): the call is asynchronous; with no master on the
-		// WSS the offer has nowhere to go.
-		log.Info("JoinStorageSession: no master connected to the channel's WSS; no offer sent")
-		return
-	}
 	so := e.opts.Storage
 	id := newSessionID()
 	rec, err := mkv.NewRecorder(mkv.RecorderOptions{Dir: e.streamMediaDir(st.ARN), FragmentDuration: so.FragmentDuration, Session: id})
@@ -146,6 +144,23 @@ func (p *storagePeer) run(log interface {
 	defer p.svc.wg.Done()
 	defer p.cleanup()
 	so := p.e.opts.Storage
+	// A master that joins right after its WSS opened may be a moment from
+	// being registered (the 101 is sent first): wait for it, briefly.
+	// UNCONFIRMED (§6) what the service does with no master on the WSS; the
+	// emulator sends no offer.
+	wait := time.NewTicker(10 * time.Millisecond)
+	defer wait.Stop()
+	for deadline := time.Now().Add(masterWait); !p.e.relay.hasMaster(p.arn); {
+		if time.Now().After(deadline) {
+			p.end("no master connected to the channel's WSS; no offer sent")
+			return
+		}
+		select {
+		case <-p.done:
+			return
+		case <-wait.C:
+		}
+	}
 	api, err := p.svc.storageAPI(p.e)
 	if err != nil {
 		log.Warn("storage peer", "err", err)

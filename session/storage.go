@@ -348,8 +348,10 @@ func (m *Master) runStorage(ctx context.Context, ms resolve.MediaStorage) {
 				}
 				// The recording session ended, or the offer meant to
 				// start one failed with none recording: join again at
-				// once unless already joining.
-				if (wasCurrent || (pending && current == nil && len(offered) == 0)) && !waiting {
+				// once, unless already joining or another offer is on
+				// its way up (with one sender id for every session, §6,
+				// a new offer itself ends the session it replaces).
+				if (wasCurrent || (pending && current == nil)) && len(offered) == 0 && !waiting {
 					join()
 				}
 			}

@@ -278,3 +278,43 @@ func TestViewerWatchesThroughStorage(t *testing.T) {
 		t.Errorf("the storage viewer's recording lasts %.2f s", d)
 	}
 }
+
+// With a service that sends its offers with no sender id (as the C SDK
+// allows, §6), every session of the master has the id "": a new offer
+// ends the session it replaces, and the master must not take that end for
+// an early one (it would join again and again).
+func TestMasterIngestsWithEmptySenderID(t *testing.T) {
+	v := newEnvWith(t, "ingest-c", emulator.Options{Storage: emulator.StorageOptions{EmptySenderID: true, MaxSessionDuration: 4 * time.Second, FragmentDuration: time.Second}})
+	enableStorage(t, v, 1, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	video, audio := demoSource(t, media.CodecH264, true, false), demoSource(t, media.CodecOpus, true, false)
+	var log storageLog
+	master, err := session.NewMaster(session.MasterOptions{Options: v.options(), Video: video, Audio: audio,
+		Storage: &session.StorageOptions{RetryInterval: time.Second, SessionLimit: 4 * time.Second, RejoinMargin: time.Second, OnEvent: log.add}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for _, s := range []*media.Source{video, audio} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = s.Run(ctx)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = master.Run(ctx)
+	}()
+	waitFor(t, 15*time.Second, "two sessions", func() bool { return log.count(session.StorageEventConnected) >= 2 })
+	sleepUntil(ctx, time.Now().Add(2*time.Second))
+	// Two sessions in ~5 s: one join each, not a storm of them.
+	if n := log.count(session.StorageEventJoin); n > 3 {
+		t.Fatalf("%d joins for 2 sessions:\n%s", n, &log)
+	}
+}

@@ -34,6 +34,7 @@ type emulatorOptions struct {
 	TURNPlainTCP     bool
 	BlockTURN        []string
 	Metrics          metricsFlag
+	StorageLimit     time.Duration // storage.go: --storage-session-limit
 
 	// ready is called once the emulator serves; tests use it.
 	ready func(*emulator.Emulator)
@@ -112,6 +113,7 @@ and it prints the /etc/hosts line those clients need.`,
 	opts.Metrics.add(cmd, "the emulator")
 	cmd.AddCommand(newIoTCertCmd(ios))
 	cmd.AddCommand(newStreamsCmd(ios)) // streams.go
+	f.DurationVar(&opts.StorageLimit, "storage-session-limit", time.Hour, "end WebRTC ingestion (JoinStorageSession) sessions this long after they connect (the service: 1h); shorter to test a master's rejoin")
 	f.BoolVar(&opts.ServicePorts, "service-ports", false, "service-shaped mode for clients without an endpoint override (C SDK samples): HTTPS on 127.0.0.1:443, STUN and TURN on 443, no port in endpoints; implied by a --listen port of 443; needs root")
 	f.BoolVar(&opts.TURNPlainTCP, "turn-plain-tcp", false, "also serve and advertise plain-TCP TURN (turn:…?transport=tcp), which the service does not offer")
 	f.StringSliceVar(&opts.BlockTURN, "block-turn", nil, "TURN transports that do not answer, as behind a firewall: udp, tcp, tls (comma-separated); the URIs are still listed")
@@ -158,6 +160,10 @@ func runEmulator(ctx context.Context, o *emulatorOptions) error {
 		return err
 	}
 	opts.IoT = iot
+	if o.StorageLimit < time.Second {
+		return usageErrorf("--storage-session-limit %v: want at least 1s", o.StorageLimit)
+	}
+	opts.Storage.MaxSessionDuration = o.StorageLimit
 	if o.CredentialsFile != "" {
 		list, err := readCredentialsFile(o.CredentialsFile)
 		if err != nil {
