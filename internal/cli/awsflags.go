@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -78,6 +79,7 @@ type awsEnv struct {
 	cachePath  string
 	stderr     io.Writer
 	verbose    bool
+	logger     *slog.Logger // from --log-format and --log-level
 }
 
 // load builds the aws.Config (package creds: default chain or
@@ -96,6 +98,7 @@ func (o *awsOptions) load(ctx context.Context, ios *IOStreams, region string) (*
 		CredentialsURL: o.CredentialsURL,
 		IoT:            iot,
 		ExpiryWindow:   o.IoT.Refresh,
+		Logger:         loggerFrom(ctx),
 	})
 	if err != nil {
 		return nil, err
@@ -111,7 +114,7 @@ func (o *awsOptions) load(ctx context.Context, ios *IOStreams, region string) (*
 		}
 		cfg.HTTPClient = &loggingClient{next: next, w: ios.ErrOut}
 	}
-	env := &awsEnv{cfg: cfg, channelARN: res.ChannelARN, stderr: ios.ErrOut, verbose: o.Verbose}
+	env := &awsEnv{cfg: cfg, channelARN: res.ChannelARN, stderr: ios.ErrOut, verbose: o.Verbose, logger: loggerFrom(ctx)}
 	ropts := resolve.Options{Region: o.explicitRegion(), NoCache: o.NoCache, WebRTC: o.webrtc, STUNURL: o.STUNURL}
 	if o.FIPS {
 		ropts.UseFIPS = aws.FIPSEndpointStateEnabled

@@ -151,3 +151,29 @@ func (h *redactHandler) WithAttrs(as []slog.Attr) slog.Handler {
 func (h *redactHandler) WithGroup(name string) slog.Handler {
 	return &redactHandler{h.Handler.WithGroup(name)}
 }
+
+// loggerKey carries the command's logger in its context.
+type loggerKey struct{}
+
+// setLogger builds the logger from the log flags before any command runs
+// (the root's PersistentPreRunE) and puts it in the command's context.
+func setLogger(cmd *cobra.Command, w io.Writer) error {
+	log, err := newLogger(cmd, w)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cmd.SetContext(context.WithValue(ctx, loggerKey{}, log))
+	return nil
+}
+
+// loggerFrom gives the logger setLogger stored, or one that discards.
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}

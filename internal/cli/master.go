@@ -114,7 +114,7 @@ func wssClient(cfg aws.Config) *http.Client {
 // STUN-derived candidates only, about 0.6 s later.
 func (e *awsEnv) sessionOptions(arn channel.ARN, tl *session.Timeline) session.Options {
 	o := session.Options{ChannelARN: arn, Resolver: e.resolver, Credentials: e.cfg.Credentials,
-		HTTPClient: wssClient(e.cfg), Timeline: tl}
+		HTTPClient: wssClient(e.cfg), Timeline: tl, Logger: e.logger}
 	if cp, err := e.resolver.ControlPlaneURL(arn.Region); err == nil && loopbackURL(cp) {
 		o.SettingEngine = loopbackICE
 	}

@@ -92,6 +92,7 @@ signaling endpoints, ICE servers, signaling over WSS, master and viewer.
 		return &UsageError{Err: err}
 	})
 	addLogFlags(root)
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return setLogger(cmd, ios.ErrOut) }
 	root.Version = versionString()
 	for _, add := range commands {
 		root.AddCommand(add(ios))
