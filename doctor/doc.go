@@ -29,7 +29,7 @@
 // The credentials check signs one DescribeSignalingChannel without a
 // channel: the service refuses it with InvalidArgumentException (or
 // AccessDeniedException) once the signature is accepted, which proves the
-// key without needing any permission. The TURN-over-TLS media probe is
-// skipped with a private CA: pion's ICE agent verifies turns: servers
-// against the system roots only.
+// key without needing any permission. TURN over DTLS
+// (turns:…?transport=udp) is listed by the service but not checked: the C
+// SDK and browsers do not use it.
 package doctor

@@ -72,14 +72,6 @@ func (s *state) checkMedia(ctx context.Context) {
 			s.skip(StepMedia, name, "timeToFirstFrame", "no TURN allocation over "+rp.name)
 			continue
 		}
-		if rp.rt == session.RelayTLS && s.opts.RootCAs != nil {
-			// pion's ICE agent verifies turns: servers against the system
-			// roots only (ice/v4 gather.go, tls.Client without RootCAs),
-			// so a private CA (an emulator's, AWS_CA_BUNDLE) fails there
-			// whatever the network does; the turn tls line checked TLS.
-			s.skip(StepMedia, name, "timeToFirstFrame", "the session's ICE agent trusts only the system roots for turns:, not the CA bundle")
-			continue
-		}
 		res, _ := s.viewerProbe(ctx, rp.rt, true)
 		s.add(res.media)
 	}

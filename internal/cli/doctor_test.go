@@ -236,10 +236,8 @@ func TestDoctorHealthy(t *testing.T) {
 			name = name[:strings.LastIndex(name, " ")] // without host:port
 		}
 		got = append(got, name)
-		// pion verifies turns: against the system roots only: no media
-		// probe over TLS with the emulator's CA (see doctor/media.go); no
-		// client uses TURN over DTLS.
-		skipOK := c.Name == "media relay tls" || strings.HasPrefix(c.Name, "turn dtls ")
+		// No client uses TURN over DTLS.
+		skipOK := strings.HasPrefix(c.Name, "turn dtls ")
 		if c.Status != doctor.StatusPass && !(skipOK && c.Status == doctor.StatusSkip) {
 			t.Errorf("check %s: %+v", c.Name, c)
 		}

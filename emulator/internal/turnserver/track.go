@@ -9,7 +9,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -105,9 +104,7 @@ func (t *tracker) closeAll() error {
 
 	var errs []error
 	for _, c := range socks {
-		// A TLS connection whose client hung up first cannot send its
-		// close_notify (EPIPE, ECONNRESET), but is closed all the same.
-		if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
+		if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
 	}
