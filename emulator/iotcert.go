@@ -66,6 +66,9 @@ func (c IoTCertificate) WriteFiles(dir string) (IoTCertificateFiles, error) {
 	return f, nil
 }
 
+// ErrInvalidThingName is returned for a thing name IoT would refuse.
+var ErrInvalidThingName = errors.New("invalid IoT thing name")
+
 // reThing is the IoT thing name pattern (CreateThing: [a-zA-Z0-9:_-]+,
 // 1 to 128 characters).
 var reThing = regexp.MustCompile(`^[a-zA-Z0-9:_-]{1,128}$`)
@@ -98,7 +101,7 @@ func IssueIoTCertificate(dataDir, thing string) (IoTCertificate, error) {
 
 func issueIoTCertificate(caPath, thing string, now time.Time) (IoTCertificate, error) {
 	if !reThing.MatchString(thing) {
-		return IoTCertificate{}, fmt.Errorf("thing name %q: want 1 to 128 of a-z A-Z 0-9 : _ -", thing)
+		return IoTCertificate{}, fmt.Errorf("%w %q: want 1 to 128 of a-z A-Z 0-9 : _ -", ErrInvalidThingName, thing)
 	}
 	ca, caKey, caPEM, err := loadKeyPair(caPath, filepath.Join(filepath.Dir(caPath), caKeyFile))
 	if err != nil {

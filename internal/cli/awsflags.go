@@ -160,6 +160,9 @@ func (c *channelFlags) parse(o *awsOptions) (channel.ARN, string, error) {
 			return channel.ARN{}, "", &UsageError{Err: err}
 		}
 	}
+	if c.ARN == "" && c.Name == "" && o.IoT.Endpoint != "" && o.IoT.ThingName != "" {
+		c.Name = o.IoT.ThingName // as the C SDK samples name the channel in IoT mode
+	}
 	if c.ARN == "" {
 		return channel.ARN{}, region, nil
 	}

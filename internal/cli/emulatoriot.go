@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,6 +68,9 @@ AWS_IOT_CORE_* lines for them.`,
 				return usageErrorf("give --data (the emulator's data directory) and --thing")
 			}
 			c, err := emulator.IssueIoTCertificate(dataDir, thing)
+			if errors.Is(err, emulator.ErrInvalidThingName) {
+				return &UsageError{Err: fmt.Errorf("--thing: %w", err)}
+			}
 			if err != nil {
 				return fmt.Errorf("issue IoT certificate: %w", err)
 			}

@@ -175,7 +175,39 @@ func TestEmulatorIoTCert(t *testing.T) {
 	if _, err := p.Retrieve(context.Background()); err != nil {
 		t.Errorf("certificate from iot-cert refused: %v", err)
 	}
-	if _, stderr, code := run(t, "emulator", "iot-cert", "--data", data, "--thing", "bad thing!"); code == 0 {
+	if _, stderr, code := run(t, "emulator", "iot-cert", "--data", data, "--thing", "bad thing!"); code != ExitUsage || !strings.Contains(stderr, "invalid IoT thing name") {
 		t.Errorf("bad thing name accepted: %s", stderr)
+	}
+}
+
+// TestIoTThingNameIsChannel: on IoT credentials without --channel-name or
+// --channel-arn, the channel is the thing's name, as in the C SDK samples.
+func TestIoTThingNameIsChannel(t *testing.T) {
+	e, arn, iotArgs := iotMasterEnv(t, time.Hour)
+	c, err := e.IssueIoTCertificate("cam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := c.WriteFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"ice", "--no-cache", "--json"}, iotArgs...)
+	for i := range args {
+		switch args[i] {
+		case "--iot-thing-name":
+			args[i+1] = "cam"
+		case "--iot-cert":
+			args[i+1] = files.Cert
+		case "--iot-key":
+			args[i+1] = files.Key
+		}
+	}
+	stdout, stderr, code := run(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got := decode[iceJSON](t, stdout); got.ChannelARN != arn {
+		t.Errorf("channel %s, want %s (the thing's)", got.ChannelARN, arn)
 	}
 }
