@@ -44,6 +44,14 @@
 // [Emulator.WaitReconnected] once a newer connection replaced one after a
 // fault, and [Options.OnConnection] is told of every [ConnectionEvent].
 //
+// WebRTC ingestion: streams (CreateStream, DescribeStream, ListStreams,
+// DeleteStream), media storage, the WEBRTC endpoint and the storage
+// service (JoinStorageSession, JoinStorageSessionAsViewer) with a pion media
+// peer that records what a master sends as Matroska fragments under the
+// data dir ([StorageOptions]). Faults: [Emulator.DropStorageOffers],
+// [Emulator.EndStorageSession]; state: [Emulator.StorageSessions];
+// stored media: [Emulator.StoredMedia], [ListStoredMedia], [StoredStream.Export].
+//
 // [Emulator.Close] stops within a one-second deadline; [Emulator.Shutdown]
 // drains within its context (REST requests finish, WSS clients get GO_AWAY
 // and a 1001 close).

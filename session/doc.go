@@ -90,6 +90,18 @@
 // bytes, packets lost, jitter and RTT from pion's statistics, and the
 // signaling client's counters.
 //
+// # WebRTC ingestion
+//
+// MasterOptions.Storage makes a Master record into the channel's stream
+// through the storage service instead of waiting for viewers: Run checks
+// the media storage configuration first (resolve.ErrStorageNotReady says
+// what to change), calls JoinStorageSession until the service's offer
+// comes (StorageOptions.RetryInterval, 6 s), answers it, joins again before
+// the session limit and at once when a session ends early. The steps come
+// as StorageEvent values (StorageOptions.OnEvent, Master.StorageEvents).
+// ViewerOptions.Storage makes a Viewer watch through the storage service
+// (JoinStorageSessionAsViewer; the service offers).
+//
 // # Caveats
 //
 //   - A viewer rebuilds frames from RTP behind a small reorder buffer
