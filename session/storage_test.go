@@ -24,7 +24,7 @@ import (
 
 // enableStorage creates a stream and points the channel's media storage at
 // it; retention 0 makes a stream that cannot ingest.
-func enableStorage(t *testing.T, v *env, retention int32, enable bool) {
+func enableStorage(t testing.TB, v *env, retention int32, enable bool) {
 	t.Helper()
 	ctx := context.Background()
 	c := kinesisvideo.NewFromConfig(v.cfg)
