@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -316,5 +317,24 @@ func TestMasterIngestsWithEmptySenderID(t *testing.T) {
 	// Two sessions in ~5 s: one join each, not a storm of them.
 	if n := log.count(session.StorageEventJoin); n > 3 {
 		t.Fatalf("%d joins for 2 sessions:\n%s", n, &log)
+	}
+}
+
+// The storage timeline's JSON (kvsrtc master --storage --json) has stable
+// names, the kind as text and the error as its message.
+func TestStorageEventJSON(t *testing.T) {
+	ev := session.StorageEvent{Kind: session.StorageEventJoinError, Since: 1500 * time.Millisecond, Attempt: 2,
+		Took: 12 * time.Millisecond, Err: errors.New("throttled")}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"kind":"join-error"`, `"sinceMs":1500`, `"attempt":2`, `"tookMs":12`, `"error":"throttled"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+	if strings.Contains(string(b), `"session"`) || strings.Contains(string(b), `"current"`) {
+		t.Errorf("empty members are left out: %s", b)
 	}
 }
