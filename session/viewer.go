@@ -507,6 +507,7 @@ func (v *Viewer) read(track *webrtc.TrackRemote, p *peer, base time.Duration) {
 		jb    *reorder
 	)
 	buf := make([]byte, readMTU)
+	pli := &keyframeAsker{pc: p.pc}
 	for {
 		n, _, err := track.Read(buf)
 		if err != nil && !errors.Is(err, webrtc.ErrCodecNotFound) {
@@ -543,6 +544,7 @@ func (v *Viewer) read(track *webrtc.TrackRemote, p *peer, base time.Duration) {
 				v.frame(codec, f)
 			}
 		}
+		pli.check(a, track.SSRC(), now)
 	}
 }
 
