@@ -87,7 +87,9 @@ path and over each relay transport (a master probes with --wait-viewer).
 The exit code names the first failing step (see "Exit codes" in the README):
 10 credentials, 11 clock, 12 arn, 13 describeChannel, 14 getEndpoint,
 15 getIceConfig, 16 connect, 17 stun, 18 turn, 19 peer, 20 media.
-Caches are never used: every step calls the service.`,
+Caches are never used: every step calls the service. As master the doctor
+connects as the channel's master, which takes the place of a master already
+connected: run it while the real master is stopped.`,
 		Example: `  kvsrtc doctor --channel-name cam
   kvsrtc doctor --channel-arn arn:aws:kinesisvideo:us-west-2:123456789012:channel/cam/1700506395046 --json
   kvsrtc doctor --channel-name cam --role master --wait-viewer 60s --report doctor.svg`,
