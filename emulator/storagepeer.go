@@ -125,14 +125,14 @@ func (p *storagePeer) sender() string {
 	return p.id
 }
 
-func (p *storagePeer) toMaster(t wire.MessageType, v any) {
+func (p *storagePeer) toMaster(a wire.Action, t wire.MessageType, v any) {
 	payload, err := wire.EncodePayload(v)
 	if err != nil {
 		return
 	}
 	frame, err := wire.EncodeServerMessage(wire.ServerMessage{SenderClientID: p.sender(), MessageType: t, MessagePayload: payload})
 	if err == nil {
-		p.e.relay.toMaster(p.arn, frame)
+		p.e.relay.toMaster(p.arn, p.id, a, frame)
 	}
 }
 
@@ -202,7 +202,7 @@ func (p *storagePeer) run(log interface {
 			return
 		}
 		j := c.ToJSON()
-		p.toMaster(wire.MessageTypeICECandidate, wire.ICECandidateInit{Candidate: j.Candidate, SDPMid: j.SDPMid, SDPMLineIndex: j.SDPMLineIndex})
+		p.toMaster(wire.ActionICECandidate, wire.MessageTypeICECandidate, wire.ICECandidateInit{Candidate: j.Candidate, SDPMid: j.SDPMid, SDPMLineIndex: j.SDPMLineIndex})
 	})
 	connected := make(chan struct{})
 	var connOnce sync.Once
@@ -222,7 +222,7 @@ func (p *storagePeer) run(log interface {
 		log.Warn("storage offer", "err", err)
 		return
 	}
-	p.toMaster(wire.MessageTypeSDPOffer, wire.SessionDescription{Type: "offer", SDP: offer.SDP})
+	p.toMaster(wire.ActionSDPOffer, wire.MessageTypeSDPOffer, wire.SessionDescription{Type: "offer", SDP: offer.SDP})
 	log.Debug("storage offer sent")
 
 	offerTimer := time.NewTimer(so.OfferTimeout)

@@ -22,8 +22,16 @@ func (r *relay) hasViewer(arn, clientID string) bool {
 }
 
 // toMaster sends frame to the channel's master as it is now (it may have
-// reconnected since the session began).
-func (r *relay) toMaster(arn string, frame []byte) bool {
+// reconnected since the session began), through the fault rules as relayed
+// frames go (a drop:to-master:action=SDP_OFFER rule drops a storage offer).
+// from names the storage session in fault events.
+func (r *relay) toMaster(arn, from string, action wire.Action, frame []byte) {
+	if !r.e.faults.frame(arn, "", from, action, func() { r.toMasterNow(arn, frame) }) {
+		r.toMasterNow(arn, frame)
+	}
+}
+
+func (r *relay) toMasterNow(arn string, frame []byte) bool {
 	r.mu.Lock()
 	var p *peer
 	if cs := r.channels[arn]; cs != nil {
@@ -37,8 +45,14 @@ func (r *relay) toMaster(arn string, frame []byte) bool {
 	return true
 }
 
-// toViewer sends frame to the viewer clientID.
-func (r *relay) toViewer(arn, clientID string, frame []byte) bool {
+// toViewer sends frame to the viewer clientID, through the fault rules.
+func (r *relay) toViewer(arn, clientID string, action wire.Action, frame []byte) {
+	if !r.e.faults.frame(arn, clientID, clientID, action, func() { r.toViewerNow(arn, clientID, frame) }) {
+		r.toViewerNow(arn, clientID, frame)
+	}
+}
+
+func (r *relay) toViewerNow(arn, clientID string, frame []byte) bool {
 	r.mu.Lock()
 	var p *peer
 	if cs := r.channels[arn]; cs != nil {

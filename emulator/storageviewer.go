@@ -92,14 +92,14 @@ func (s *storageService) joinViewer(e *Emulator, ch channelRecord, clientID stri
 
 func (v *storageViewer) end() { v.endOnce.Do(func() { close(v.done) }) }
 
-func (v *storageViewer) send(t wire.MessageType, payload any) {
+func (v *storageViewer) send(a wire.Action, t wire.MessageType, payload any) {
 	p, err := wire.EncodePayload(payload)
 	if err != nil {
 		return
 	}
 	// §4.5: no senderClientId toward viewers.
 	if frame, err := wire.EncodeServerMessage(wire.ServerMessage{MessageType: t, MessagePayload: p}); err == nil {
-		v.e.relay.toViewer(v.arn, v.clientID, frame)
+		v.e.relay.toViewer(v.arn, v.clientID, a, frame)
 	}
 }
 
@@ -147,7 +147,7 @@ func (v *storageViewer) run(fwd *fanout) {
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			j := c.ToJSON()
-			v.send(wire.MessageTypeICECandidate, wire.ICECandidateInit{Candidate: j.Candidate, SDPMid: j.SDPMid, SDPMLineIndex: j.SDPMLineIndex})
+			v.send(wire.ActionICECandidate, wire.MessageTypeICECandidate, wire.ICECandidateInit{Candidate: j.Candidate, SDPMid: j.SDPMid, SDPMLineIndex: j.SDPMLineIndex})
 		}
 	})
 	connected := make(chan struct{})
@@ -167,7 +167,7 @@ func (v *storageViewer) run(fwd *fanout) {
 	if err != nil {
 		return
 	}
-	v.send(wire.MessageTypeSDPOffer, wire.SessionDescription{Type: "offer", SDP: offer.SDP})
+	v.send(wire.ActionSDPOffer, wire.MessageTypeSDPOffer, wire.SessionDescription{Type: "offer", SDP: offer.SDP})
 	t := time.NewTimer(v.e.opts.Storage.OfferTimeout)
 	defer t.Stop()
 	select {
