@@ -75,12 +75,14 @@ and it prints the /etc/hosts line those clients need.`,
   sudo kvsrtc emulator --service-ports --env-file /tmp/kvs.env`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			level := slog.LevelInfo // the emulator's default: one line per event
+			var floor []slog.Level // the emulator's default: info, one line per event
 			if opts.Verbose {
-				level = slog.LevelDebug
+				floor = append(floor, slog.LevelDebug)
+			} else if f := cmd.Flag("log-level"); f != nil && !f.Changed && os.Getenv(envLogLevel) == "" {
+				floor = append(floor, slog.LevelInfo)
 			}
 			var err error
-			if opts.logger, err = newLogger(cmd, ios.ErrOut, level); err != nil {
+			if opts.logger, err = newLogger(cmd, ios.ErrOut, floor...); err != nil {
 				return err
 			}
 			if opts.ServicePorts && !cmd.Flags().Changed("listen") {

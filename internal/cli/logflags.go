@@ -24,7 +24,7 @@ const (
 func addLogFlags(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.String("log-format", envOr(envLogFormat, "text"), "log lines as text or json, on stderr (env "+envLogFormat+")")
-	f.String("log-level", envOr(envLogLevel, "warn"), "least important log lines shown: debug, info, warn or error (env "+envLogLevel+")")
+	f.String("log-level", envOr(envLogLevel, "error"), "least important log lines shown: debug, info, warn or error (env "+envLogLevel+"; master --config: info; the emulator: info)")
 }
 
 func envOr(k, def string) string {
@@ -38,7 +38,7 @@ func envOr(k, def string) string {
 // writing to w. Every line goes through the redacting handler. minLevel,
 // if lower than --log-level, wins (e.g. -v asking for debug).
 func newLogger(cmd *cobra.Command, w io.Writer, minLevel ...slog.Level) (*slog.Logger, error) {
-	format, levelName := "text", "warn"
+	format, levelName := "text", "error"
 	if f := cmd.Flag("log-format"); f != nil {
 		format = f.Value.String()
 	}
