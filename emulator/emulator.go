@@ -52,8 +52,9 @@ type Emulator struct {
 	verifier *sigv4.Verifier
 	iot      *iotServer // nil without Options.IoT
 
-	faults *faultSet    // fault rules and log (faults.go)
-	conns  *connLimiter // connection caps and latency (conns.go, latency.go)
+	faults     *faultSet    // fault rules and log (faults.go)
+	conns      *connLimiter // connection caps and latency (conns.go, latency.go)
+	adminToken string       // admin.go
 	// clockShift and turnShift move the clock (FaultClock) and the TURN
 	// servers' clock (FaultExpireTURN), in nanoseconds.
 	clockShift, turnShift atomic.Int64
@@ -120,6 +121,9 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	e.relay = newRelay(e)
 	e.events = newConnEvents(o.OnConnection)
 	e.faults = newFaultSet(e, o.OnFault)
+	if e.adminToken = o.AdminToken; e.adminToken == "" {
+		e.adminToken = newAdminToken()
+	}
 	e.verifier = &sigv4.Verifier{Service: "kinesisvideo", Region: o.Region, Now: e.now, Lookup: e.lookupSecret}
 	e.srv = &http.Server{
 		Handler: e,
@@ -208,6 +212,12 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.Limits = o.Limits.withDefaults()
+	if o.Latency < 0 || o.Latency > 10*time.Second || o.Jitter < 0 || o.Jitter > 10*time.Second {
+		return o, fmt.Errorf("latency %v, jitter %v: want each between 0 and 10s", o.Latency, o.Jitter)
+	}
+	if !(o.Loss >= 0 && o.Loss < 1) {
+		return o, fmt.Errorf("loss %v: want a fraction in [0, 1)", o.Loss)
+	}
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}

@@ -36,6 +36,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr, docControlPlane)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, AdminPath) {
+		e.serveAdmin(w, r) // admin.go
+		return
+	}
 	if r.Method == http.MethodOptions {
 		h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
 		if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {

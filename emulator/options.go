@@ -79,6 +79,24 @@ type Options struct {
 	// fault rule acts (a frame dropped, a call refused), in order, on one
 	// goroutine; Emulator.Faults keeps the same events.
 	OnFault func(FaultEvent)
+	// Latency is a one-way delay added to everything that passes through
+	// the emulator, each way: the bytes of HTTPS and WSS connections (TLS
+	// handshakes included; not the TCP handshake, which the kernel
+	// answers) and the STUN/TURN packets, relayed media included. Each
+	// client is thus Latency away from the emulator: a round trip to it
+	// costs 2×Latency, a relayed frame or media packet from one client to
+	// another 2×Latency one way. See latency.go.
+	Latency time.Duration
+	// Jitter adds a random delay in [0, Jitter) to each read, write and
+	// packet (TCP streams stay in order).
+	Jitter time.Duration
+	// Loss drops this fraction of STUN/TURN packets, in [0, 1). TCP
+	// streams lose nothing (a real network's loss shows there as
+	// retransmission delay, which is not modelled).
+	Loss float64
+	// AdminToken is the bearer token of the admin API (AdminPath). Empty:
+	// a random one, from Emulator.AdminToken.
+	AdminToken string
 	// Storage configures WebRTC ingestion (JoinStorageSession, storage.go).
 	Storage StorageOptions
 	// Logger receives the emulator's logs. Nil discards them.

@@ -34,7 +34,8 @@ type emulatorOptions struct {
 	TURNPlainTCP     bool
 	BlockTURN        []string
 	Metrics          metricsFlag
-	StorageLimit     time.Duration // storage.go: --storage-session-limit
+	StorageLimit     time.Duration      // storage.go: --storage-session-limit
+	Faults           emulatorFaultFlags // emulatorfaults.go
 
 	// ready is called once the emulator serves; tests use it.
 	ready func(*emulator.Emulator)
@@ -91,6 +92,9 @@ and it prints the /etc/hosts line those clients need.`,
 			if err := checkEmulatorFlags(opts); err != nil {
 				return err
 			}
+			if err := opts.Faults.check(); err != nil {
+				return err
+			}
 			for _, b := range opts.BlockTURN {
 				if b != "udp" && b != "tcp" && b != "tls" {
 					return usageErrorf("--block-turn %q: want udp, tcp or tls", b)
@@ -118,6 +122,7 @@ and it prints the /etc/hosts line those clients need.`,
 	f.DurationVar(&opts.StorageLimit, "storage-session-limit", time.Hour, "end WebRTC ingestion (JoinStorageSession) sessions this long after they connect (the service: 1h); shorter to test a master's rejoin")
 	f.BoolVar(&opts.ServicePorts, "service-ports", false, "service-shaped mode for clients without an endpoint override (C SDK samples): HTTPS on 127.0.0.1:443, STUN and TURN on 443, no port in endpoints; implied by a --listen port of 443; needs root")
 	f.BoolVar(&opts.TURNPlainTCP, "turn-plain-tcp", false, "also serve and advertise plain-TCP TURN (turn:…?transport=tcp), which the service does not offer")
+	opts.Faults.register(f)
 	f.StringSliceVar(&opts.BlockTURN, "block-turn", nil, "TURN transports that do not answer, as behind a firewall: udp, tcp, tls (comma-separated); the URIs are still listed")
 	return cmd
 }
@@ -157,6 +162,7 @@ func runEmulator(ctx context.Context, o *emulatorOptions) error {
 		ClockOffset: o.ClockOffset, ShuffleEndpoints: o.ShuffleEndpoints, InsecureHTTP: o.InsecureHTTP,
 		IceTTL: o.IceTTL, Logger: logger, ServicePorts: o.ServicePorts, TURNPlainTCP: o.TURNPlainTCP, BlockTURN: o.BlockTURN,
 	}
+	o.Faults.apply(&opts)
 	iot, err := o.IoT.options()
 	if err != nil {
 		return err
@@ -209,6 +215,12 @@ func runEmulator(ctx context.Context, o *emulatorOptions) error {
 		}
 		fmt.Fprintf(o.IO.Out, "export %s=%s\n", k, v)
 	}
+	fmt.Fprint(o.IO.Out, adminLines(e))
+	waitFaults, err := o.Faults.start(ctx, e, o.IO.ErrOut)
+	if err != nil {
+		return err
+	}
+	defer waitFaults()
 	if o.ready != nil {
 		o.ready(e)
 	}
