@@ -55,6 +55,7 @@ type Emulator struct {
 	faults     *faultSet    // fault rules and log (faults.go)
 	conns      *connLimiter // connection caps and latency (conns.go, latency.go)
 	adminToken string       // admin.go
+	lat        latency      // latency.go
 	// clockShift and turnShift move the clock (FaultClock) and the TURN
 	// servers' clock (FaultExpireTURN), in nanoseconds.
 	clockShift, turnShift atomic.Int64
@@ -141,6 +142,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	if err := e.startIoT(); err != nil {
 		return nil, err
 	}
+	e.lat.d, e.lat.jitter, e.lat.loss = o.Latency, o.Jitter, o.Loss
 	e.conns = newConnLimiter(e, e.ln)
 	var ln net.Listener = e.conns
 	if !o.InsecureHTTP {
@@ -404,6 +406,7 @@ func (e *Emulator) cleanup(ctx context.Context, graceful bool) error {
 	if e.faults != nil {
 		e.faults.shutdown() // delayed and held frames are dropped
 	}
+	defer e.lat.wg.Wait() // delayed connections flush within Latency + 1 s
 	if e.srv != nil {
 		if !graceful {
 			errs = append(errs, e.srv.Close())
