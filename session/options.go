@@ -223,7 +223,8 @@ type ViewerOptions struct {
 	// answered in time. Zero: DefaultAnswerTimeout.
 	AnswerTimeout time.Duration
 	// VideoFrames ends Run once this many video frames were received
-	// whole. Zero: no limit.
+	// whole; OnFrame, the stats and the recording get exactly that many.
+	// Zero: no limit.
 	VideoFrames int
 	// Rejoin makes Run offer again when a connection ends (the master left
 	// or restarted, ICE failed, no answer), spaced by RejoinBackoff, for as

@@ -577,6 +577,14 @@ func (v *Viewer) counters(c media.Codec) *trackCounters {
 
 // frame handles one whole frame: stats, timeline, recording, limits.
 func (v *Viewer) frame(codec media.Codec, f media.Frame) {
+	select {
+	case <-v.stop:
+		// A media limit was reached: Run is ending. Frames that still
+		// arrive are not counted, handed to OnFrame or recorded, so
+		// VideoFrames is exact.
+		return
+	default:
+	}
 	v.mu.Lock()
 	c := v.counters(codec)
 	c.frames++

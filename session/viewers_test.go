@@ -41,8 +41,8 @@ func viewFrames(t *testing.T, v *env, id string, n int, optFns ...func(*session.
 	if err := vw.Run(ctx); err != nil {
 		t.Fatalf("viewer %s: %v (timeline %+v)", id, err, vw.Timeline().Steps())
 	}
-	if s := vw.Stats(); s.Video.Frames < int64(n) {
-		t.Fatalf("viewer %s: %d video frames", id, s.Video.Frames)
+	if s := vw.Stats(); s.Video.Frames != int64(n) { // VideoFrames is exact
+		t.Fatalf("viewer %s: %d video frames, want exactly %d", id, s.Video.Frames, n)
 	}
 	return first, vw.Timeline()
 }
