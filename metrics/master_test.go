@@ -257,3 +257,63 @@ func peer(t *testing.T, m *session.Master, id string) session.PeerReport {
 	t.Fatalf("no peer %s", id)
 	return session.PeerReport{}
 }
+
+// TestScrapeRelayedSession: a viewer that sends through TURN only counts
+// as a relay session on the master.
+func TestScrapeRelayedSession(t *testing.T) {
+	e := emulatortest.Start(t, emulator.Options{})
+	arn := emulatortest.Channel(t, e, "cam")
+	video, err := media.NewSource(media.DemoH264(), media.SourceOptions{Codec: media.CodecH264, FPS: 30, Loop: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mo := session.MasterOptions{Options: sessiontest.Options(e, arn), Video: video}
+	mc := metrics.NewMaster(metrics.MasterOptions{Channel: "cam"})
+	mc.Instrument(&mo)
+	m, err := session.NewMaster(mo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc.Attach(m)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(mc)
+	srv, err := metrics.Listen("127.0.0.1:0", metrics.Handler(reg, nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Add(2)
+	go func() { defer wg.Done(); video.Run(ctx) }()
+	go func() { defer wg.Done(); m.Run(ctx) }()
+	got := make(chan struct{})
+	var once sync.Once
+	vo := sessiontest.Options(e, arn)
+	vo.ForceTURN = true
+	vw, err := session.NewViewer(session.ViewerOptions{Options: vo, ClientID: "relayed",
+		OnFrame: func(c media.Codec, _ media.Frame) {
+			if c.IsVideo() {
+				once.Do(func() { close(got) })
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); defer vw.Close(); vw.Run(ctx) }()
+	select {
+	case <-got:
+	case <-ctx.Done():
+		t.Fatal("no video through TURN")
+	}
+	fams := scrape(t, "http://"+srv.Addr().String())
+	if n := must(t, fams, "kvsrtc_sessions", map[string]string{"path": "relay"}); n != 1 {
+		t.Errorf("relay sessions %v, want 1", n)
+	}
+	if n := must(t, fams, "kvsrtc_sessions", map[string]string{"path": "direct"}); n != 0 {
+		t.Errorf("direct sessions %v, want 0", n)
+	}
+}

@@ -62,9 +62,10 @@ func (c *Master) sample(p session.PeerReport, now time.Time) peerSample {
 			continue
 		}
 		ice := dtls.ICETransport()
-		if pair, err := ice.GetSelectedCandidatePair(); err == nil && pair != nil && pair.Local != nil {
+		if pair, err := ice.GetSelectedCandidatePair(); err == nil && pair != nil && pair.Local != nil && pair.Remote != nil {
+			// Relayed when either end sends through TURN.
 			s.path = "direct"
-			if pair.Local.Typ == webrtc.ICECandidateTypeRelay {
+			if pair.Local.Typ == webrtc.ICECandidateTypeRelay || pair.Remote.Typ == webrtc.ICECandidateTypeRelay {
 				s.path = "relay"
 			}
 		}
