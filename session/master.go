@@ -47,6 +47,10 @@ type Master struct {
 	// graceful is Shutdown's context: signaling closes with a handshake.
 	graceful context.Context
 	storage  *storageState // with MasterOptions.Storage (storage.go)
+
+	// Offers and their order per viewer (queueOffer), under mu.
+	offerSeq map[string]uint64
+	fetching map[string]int // offers waiting for ICE servers
 }
 
 // masterPeer is one viewer of a Master.
@@ -144,9 +148,12 @@ func (m *Master) Run(ctx context.Context) error {
 	}()
 	defer func() {
 		cancel() // ends every viewer (their contexts derive from ctx) and the ICE refresh
+		// Signaling first: a viewer whose connection ends offers again at
+		// once, and that offer must wait in the service's queue for the
+		// next master, not go to this one's socket, which no longer reads.
+		closeSignaling(l.sig, m.gracefully())
 		m.closePeers()
 		m.wg.Wait()
-		closeSignaling(l.sig, m.gracefully())
 	}()
 
 	ready := make(chan readyOffer)
@@ -169,10 +176,12 @@ func (m *Master) Run(ctx context.Context) error {
 
 // readyOffer is a viewer's offer with the ICE servers to answer it with.
 type readyOffer struct {
-	id  string
-	sd  wire.SessionDescription
-	at  time.Time
-	cfg resolve.ICEConfig
+	id    string
+	sd    wire.SessionDescription
+	at    time.Time
+	cfg   resolve.ICEConfig
+	seq   uint64 // the viewer's offers in order: a later one wins
+	async bool   // came back from queueOffer's goroutine
 }
 
 // queueOffer answers at once while the ICE servers are valid. Expired,
@@ -181,11 +190,22 @@ type readyOffer struct {
 // then comes back to the signaling loop on ready, and the viewer's
 // candidates that arrive meanwhile are kept for it as before an offer.
 func (m *Master) queueOffer(ctx context.Context, l *link, r readyOffer, ready chan<- readyOffer) {
+	m.mu.Lock()
+	if m.offerSeq == nil {
+		m.offerSeq, m.fetching = map[string]uint64{}, map[string]int{}
+	}
+	m.offerSeq[r.id]++
+	r.seq = m.offerSeq[r.id]
+	m.mu.Unlock()
 	if cfg, ok := l.ice.valid(); ok {
 		r.cfg = cfg
 		m.answerOffer(ctx, l, r)
 		return
 	}
+	m.mu.Lock()
+	m.fetching[r.id]++ // its candidates wait for it, not for the connection it replaces
+	m.mu.Unlock()
+	r.async = true
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -197,7 +217,20 @@ func (m *Master) queueOffer(ctx context.Context, l *link, r readyOffer, ready ch
 	}()
 }
 
+// answerOffer answers r on the signaling loop, unless a later offer of the
+// same viewer came meanwhile.
 func (m *Master) answerOffer(ctx context.Context, l *link, r readyOffer) {
+	m.mu.Lock()
+	if r.async {
+		if m.fetching[r.id]--; m.fetching[r.id] <= 0 {
+			delete(m.fetching, r.id)
+		}
+	}
+	stale := r.seq != m.offerSeq[r.id]
+	m.mu.Unlock()
+	if stale {
+		return
+	}
 	if err := m.offer(ctx, l, r.id, r.sd, r.at, r.cfg); err != nil {
 		m.opts.Logger.Warn("answer viewer", "from", r.id, "err", err)
 	}
@@ -236,8 +269,9 @@ func (m *Master) handle(ctx context.Context, l *link, msg signaling.Message, rea
 		}
 		m.mu.Lock()
 		p := m.peers[id]
-		if p == nil {
-			// Before the offer: keep it for the offer (spec §13).
+		if p == nil || m.fetching[id] > 0 {
+			// Before the offer, or its offer waits for ICE servers: keep
+			// it for the offer (spec §13).
 			if _, ok := m.early[id]; ok || len(m.early) < maxEarly {
 				if len(m.early[id]) < maxPendingCandidates {
 					m.early[id] = append(m.early[id], c)

@@ -74,6 +74,7 @@ type peer struct {
 	ev          Events
 	onConnected func()
 	iceState    webrtc.ICEConnectionState
+	dead        *time.Timer // ends the peer once ICE stayed disconnected (liveness)
 
 	connected chan struct{} // closed when DTLS is up
 	ended     chan struct{} // closed when the connection failed or closed
@@ -111,6 +112,7 @@ func newPeer(api *webrtc.API, cfg webrtc.Configuration, tl *Timeline, log *slog.
 		if id, ev, _ := p.events(); ev.OnICEConnectionStateChange != nil {
 			ev.OnICEConnectionStateChange(id, s)
 		}
+		p.liveness(s)
 		if s == webrtc.ICEConnectionStateConnected {
 			p.mu.Lock()
 			from := p.remoteAt

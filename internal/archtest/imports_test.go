@@ -32,6 +32,7 @@ var allowed = map[string][]string{
 	"internal/jsrun":    {},
 	"internal/archtest": {},
 	"internal/cmd":      {}, // measurement programs: third-party code only
+	"internal/soak":     {}, // the soak suite: tests only
 	"internal/cli":      {"*"},
 	"cmd/kvsrtc":        {"internal/cli"},
 	"examples":          {"*"},
