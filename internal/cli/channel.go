@@ -64,6 +64,7 @@ func newChannelCmd(ios *IOStreams) *cobra.Command {
 		runChannelUpdate, func(c *cobra.Command, o *channelOptions) { o.Channel.add(c); ttl(c, o, 0) })
 	sub("delete", "Delete a signaling channel", "  kvsrtc channel delete --channel-arn arn:aws:kinesisvideo:us-west-2:123456789012:channel/cam/1700506395046",
 		runChannelDelete, func(c *cobra.Command, o *channelOptions) { o.Channel.add(c) })
+	cmd.AddCommand(newChannelStorageCmd(ios)) // channelstorage.go
 	return cmd
 }
 

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -10,11 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kinesisvideo"
-	"github.com/aws/aws-sdk-go-v2/service/kinesisvideo/types"
 
 	"github.com/kvsrtc/kvsrtc/emulator"
-	"github.com/kvsrtc/kvsrtc/emulator/emulatortest"
 )
 
 // `kvsrtc master --storage` through the emulator, the first offer dropped
@@ -24,22 +20,24 @@ func TestMasterStorageCommand(t *testing.T) {
 	dir := t.TempDir()
 	e, arn := startEmulator(t, emulator.Options{DataDir: dir, Storage: emulator.StorageOptions{DropOffers: 1, MaxSessionDuration: 6 * time.Second}}, "cam")
 	t.Setenv(envSTUNURL, e.STUNURL())
-	ctx := context.Background()
-	c := kinesisvideo.NewFromConfig(emulatortest.Config(e))
-	s, err := c.CreateStream(ctx, &kinesisvideo.CreateStreamInput{StreamName: aws.String("cam-stream"), DataRetentionInHours: aws.Int32(2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	// Not enabled yet: refused before connecting, saying what to change.
 	_, errOut, code := run(t, "master", "--channel-name", "cam", "--storage", "--seconds", "1")
 	if code != ExitFailure || !strings.Contains(errOut, "media storage is DISABLED") || !strings.Contains(errOut, "update-media-storage-configuration") {
 		t.Fatalf("storage disabled: exit %d\n%s", code, errOut)
 	}
-	if _, err := c.UpdateMediaStorageConfiguration(ctx, &kinesisvideo.UpdateMediaStorageConfigurationInput{ChannelARN: &arn,
-		MediaStorageConfiguration: &types.MediaStorageConfiguration{Status: types.MediaStorageConfigurationStatusEnabled, StreamARN: s.StreamARN}}); err != nil {
-		t.Fatal(err)
+	// `kvsrtc channel storage` makes the stream and enables storage into it.
+	if _, errOut, code := run(t, "channel", "storage", "--channel-name", "cam", "--stream", "cam-stream"); code != ExitNotFound || !strings.Contains(errOut, "--create-stream") {
+		t.Fatalf("storage into a missing stream: exit %d %s", code, errOut)
 	}
+	out, errOut, code := run(t, "channel", "storage", "--channel-name", "cam", "--stream", "cam-stream", "--create-stream", "--retention-hours", "2", "--json")
+	if code != 0 {
+		t.Fatalf("channel storage: exit %d %s", code, errOut)
+	}
+	ms := decode[mediaStorageJSON](t, out)
+	if ms.Status != "ENABLED" || !ms.Created || !strings.Contains(ms.StreamARN, ":stream/cam-stream/") || ms.ChannelARN != arn {
+		t.Fatalf("channel storage: %+v", ms)
+	}
+	s := struct{ StreamARN *string }{aws.String(ms.StreamARN)}
 
 	type result struct {
 		out, errOut string
@@ -64,7 +62,7 @@ func TestMasterStorageCommand(t *testing.T) {
 		t.Errorf("viewer --storage stats %+v", v.Stats)
 	}
 	m := <-mres
-	out, errOut, code := m.out, m.errOut, m.code
+	out, errOut, code = m.out, m.errOut, m.code
 	if code != 0 {
 		t.Fatalf("master --storage: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -117,6 +115,9 @@ func TestMasterStorageCommand(t *testing.T) {
 	if res := decode[struct{ DurationMs int64 }](t, out); res.DurationMs < 1500 || res.DurationMs > 3100 {
 		t.Errorf("range export: %+v", res)
 	}
+	if out, errOut, code := run(t, "channel", "storage", "--channel-name", "cam", "--disable"); code != 0 || !strings.Contains(out, "channel cam: media storage DISABLED") {
+		t.Errorf("disable: exit %d\n%s\n%s", code, out, errOut)
+	}
 }
 
 func TestStorageUsageErrors(t *testing.T) {
@@ -130,6 +131,8 @@ func TestStorageUsageErrors(t *testing.T) {
 		{[]string{"master", "--channel-name", "x", "--storage", "--storage-session-limit", "10s", "--storage-rejoin-margin", "6s"}, ExitUsage, "at most half the session limit"},
 		{[]string{"viewer", "--channel-name", "x", "--storage-retry", "1s"}, ExitUsage, "--storage-retry needs --storage"},
 		{[]string{"emulator", "--storage-session-limit", "0s"}, ExitUsage, "want at least 1s"},
+		{[]string{"channel", "storage", "--channel-name", "x", "--stream", "s", "--disable"}, ExitUsage, "not both"},
+		{[]string{"channel", "storage", "--channel-name", "x", "--create-stream"}, ExitUsage, "--create-stream needs --stream"},
 		{[]string{"emulator", "streams"}, ExitUsage, "--data is required"},
 		{[]string{"emulator", "streams", "export", "--data", t.TempDir(), "--stream", "s"}, ExitUsage, "-o/--output is required"},
 		{[]string{"emulator", "streams", "export", "--data", t.TempDir(), "--stream", "s", "-o", filepath.Join(t.TempDir(), "x.mkv")}, ExitNotFound, `no stored media for stream "s"`},
