@@ -70,3 +70,26 @@ func TestMasterProfilingFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestNoTrickleViewerCommand: `kvsrtc viewer --no-trickle` against
+// `kvsrtc master` (its complete SDP once went over the 10,000-byte payload
+// limit with duplicate candidates).
+func TestNoTrickleViewerCommand(t *testing.T) {
+	e, _ := startEmulator(t, emulator.Options{}, "cam-nt")
+	t.Setenv(envSTUNURL, e.STUNURL())
+	mcode := make(chan int, 1)
+	go func() {
+		_, _, code := run(t, "master", "--channel-name", "cam-nt", "--seconds", "3")
+		mcode <- code
+	}()
+	out, errOut, code := run(t, "viewer", "--channel-name", "cam-nt", "--seconds", "1", "--json", "--no-trickle", "--client-id", "v-nt")
+	if code != 0 {
+		t.Fatalf("viewer --no-trickle exit %d\n%s\n%s", code, out, errOut)
+	}
+	if v := decode[viewerJSON](t, out); v.Stats.Video.Frames < 10 {
+		t.Errorf("viewer --no-trickle got %d video frames", v.Stats.Video.Frames)
+	}
+	if code := <-mcode; code != 0 {
+		t.Errorf("master exit %d", code)
+	}
+}
