@@ -76,6 +76,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		return nil, err
 	}
 	e := &Emulator{opts: o, log: o.Logger, done: make(chan struct{}), served: make(chan struct{})}
+	e.lat.d, e.lat.jitter, e.lat.loss = o.Latency, o.Jitter, o.Loss // before the TURN servers start
 	e.partition, e.dnsSuffix = partitionOf(o.Region)
 	if err := e.loadCredentials(); err != nil {
 		return nil, err
@@ -142,7 +143,6 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	if err := e.startIoT(); err != nil {
 		return nil, err
 	}
-	e.lat.d, e.lat.jitter, e.lat.loss = o.Latency, o.Jitter, o.Loss
 	e.conns = newConnLimiter(e, e.ln)
 	var ln net.Listener = e.conns
 	if !o.InsecureHTTP {

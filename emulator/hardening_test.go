@@ -262,3 +262,40 @@ func TestConnectionCaps(t *testing.T) {
 		})
 	}
 }
+
+// TURN TCP and TLS connections that send nothing are cut after the
+// handshake timeout, and ones that went quiet after the idle timeout.
+func TestTURNIdleTimeouts(t *testing.T) {
+	e := emulatortest.Start(t, emulator.Options{TURNPlainTCP: true,
+		Limits: emulator.Limits{HandshakeTimeout: 200 * time.Millisecond, TURNIdleTimeout: 400 * time.Millisecond}})
+	var conns []*rawConn
+	for _, addr := range []string{e.TURN().TCPAddr().String(), e.TURN().TLSAddr().String()} {
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, &rawConn{Conn: c, br: bufio.NewReader(c)})
+	}
+	// One that sends a STUN Binding request, reads the answer, then is quiet.
+	c, err := net.DialTimeout("tcp", e.TURN().TCPAddr().String(), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	binding := []byte{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	if _, err := c.Write(binding); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	head := make([]byte, 20)
+	if _, err := io.ReadFull(c, head); err != nil || head[0] != 0x01 || head[1] != 0x01 {
+		t.Fatalf("binding response: % x %v", head, err)
+	}
+	size := int(head[2])<<8 | int(head[3])
+	if _, err := io.ReadFull(c, make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	conns = append(conns, &rawConn{Conn: c, br: bufio.NewReader(c)})
+	waitAllClosed(t, conns, 20*time.Second)
+}

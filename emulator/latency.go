@@ -61,12 +61,12 @@ type latency struct {
 
 func (l *latency) on() bool { return l.d > 0 || l.jitter > 0 || l.loss > 0 }
 
-// delay is one draw of the one-way delay.
-func (l *latency) delay() time.Duration {
+// delay is one draw of a delay of base plus jitter.
+func (l *latency) delay(base time.Duration) time.Duration {
 	if l.jitter > 0 {
-		return l.d + rand.N(l.jitter)
+		return base + rand.N(l.jitter)
 	}
-	return l.d
+	return base
 }
 
 // delayConn applies Options.Latency to an accepted connection.
@@ -74,9 +74,14 @@ func (e *Emulator) delayConn(c net.Conn) net.Conn {
 	if e.lat.d <= 0 && e.lat.jitter <= 0 {
 		return c
 	}
-	dc := &delayedConn{Conn: c, l: &e.lat, in: make(chan chunk, 16), out: make(chan chunk, 64),
+	return e.lat.wrap(c, e.lat.d, e.lat.d)
+}
+
+// wrap delays what c reads by rd and what it writes by wd (plus jitter).
+func (l *latency) wrap(c net.Conn, rd, wd time.Duration) *delayedConn {
+	dc := &delayedConn{Conn: c, l: l, rd: rd, wd: wd, in: make(chan chunk, 16), out: make(chan chunk, 64),
 		changed: make(chan struct{}), closed: make(chan struct{})}
-	e.lat.wg.Add(2)
+	l.wg.Add(2)
 	go dc.readLoop()
 	go dc.writeLoop()
 	return dc
@@ -94,7 +99,8 @@ type chunk struct {
 // goroutines.
 type delayedConn struct {
 	net.Conn
-	l *latency
+	l      *latency
+	rd, wd time.Duration // read and write delays, before jitter
 
 	in, out chan chunk
 
@@ -113,10 +119,10 @@ type delayedConn struct {
 	writeErr  error
 }
 
-func (c *delayedConn) due(last *time.Time) time.Time {
+func (c *delayedConn) due(last *time.Time, base time.Duration) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	d := time.Now().Add(c.l.delay())
+	d := time.Now().Add(c.l.delay(base))
 	if d.Before(*last) {
 		d = *last
 	}
@@ -131,14 +137,14 @@ func (c *delayedConn) readLoop() {
 		n, err := c.Conn.Read(buf)
 		if n > 0 {
 			select {
-			case c.in <- chunk{b: buf[:n], due: c.due(&c.lastIn)}:
+			case c.in <- chunk{b: buf[:n], due: c.due(&c.lastIn, c.rd)}:
 			case <-c.closed:
 				return
 			}
 		}
 		if err != nil {
 			select {
-			case c.in <- chunk{err: err, due: c.due(&c.lastIn)}:
+			case c.in <- chunk{err: err, due: c.due(&c.lastIn, c.rd)}:
 			case <-c.closed:
 			}
 			return
@@ -175,7 +181,7 @@ func (c *delayedConn) writeLoop() {
 				return
 			}
 		case <-c.closed:
-			_ = c.Conn.SetWriteDeadline(time.Now().Add(c.l.d + c.l.jitter + time.Second))
+			_ = c.Conn.SetWriteDeadline(time.Now().Add(c.wd + c.l.jitter + time.Second))
 			for {
 				select {
 				case ch := <-c.out:
@@ -269,7 +275,7 @@ func (c *delayedConn) Write(b []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	ch := chunk{b: append([]byte(nil), b...), due: c.due(&c.lastOut)}
+	ch := chunk{b: append([]byte(nil), b...), due: c.due(&c.lastOut, c.wd)}
 	for {
 		dl, changed := c.deadline(false)
 		var expired <-chan time.Time

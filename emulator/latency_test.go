@@ -57,3 +57,26 @@ func TestLatency(t *testing.T) {
 		t.Logf("relay round trip: %v", rt)
 	}
 }
+
+// With Latency, a TURN allocation (an unauthenticated request, its 401,
+// the authenticated one and its answer) costs at least 2 RTT, and the
+// packets are counted.
+func TestLatencyTURN(t *testing.T) {
+	const lat = 50 * time.Millisecond
+	e := emulatortest.Start(t, emulator.Options{Latency: lat})
+	arn := createChannel(t, newClient(e), "turn-latency")
+	servers := getIceServers(t, e, arn)
+	before := e.LatencyStats()
+	start := time.Now()
+	if err := allocate(t, servers[0].Uris[0], servers[0].Username, servers[0].Password); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	if sent := e.LatencyStats().Packets - before.Packets; sent < 2 {
+		t.Fatalf("%d delayed TURN packets for an allocation, want ≥ 2", sent)
+	}
+	if elapsed < 4*lat {
+		t.Fatalf("TURN allocation took %v, want ≥ 2 RTT (%v)", elapsed, 4*lat)
+	}
+	t.Logf("TURN allocation: %v = %.1f RTT", elapsed, elapsed.Seconds()/(2*lat.Seconds()))
+}

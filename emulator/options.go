@@ -138,6 +138,11 @@ type Limits struct {
 	// HandshakeTimeout bounds a new connection's TLS handshake and the
 	// reading of each request's headers: 10 s.
 	HandshakeTimeout time.Duration
+	// TURNIdleTimeout closes a TURN TCP/TLS connection quiet this long:
+	// 11 min, past the 10 min allocation lifetime its client must refresh
+	// within. Its first bytes (the TLS ClientHello or first STUN message)
+	// must come within HandshakeTimeout.
+	TURNIdleTimeout time.Duration
 	// MaxConns caps the HTTPS/WSS connections open at once: 10,000. One
 	// over the cap gets one 400 ClientLimitExceededException (the
 	// service's throttling answer, §7) and is closed. Negative: no cap.
@@ -183,6 +188,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.AlexaAnswerTimeout, 5*time.Second)
 	def(&l.HTTPIdleTimeout, time.Minute)
 	def(&l.HandshakeTimeout, 10*time.Second)
+	def(&l.TURNIdleTimeout, 11*time.Minute)
 	if l.MaxConns == 0 {
 		l.MaxConns = 10000
 	}

@@ -90,6 +90,7 @@ func (e *Emulator) startTURN(secret []byte) error {
 			Logger:  e.log.With("component", "turn", "server", i+1),
 			UDPPort: l.udpPort, TLSPort: l.tlsPort, ExtraUDP: l.extraUDP,
 			DisableTCP: !e.opts.TURNPlainTCP, Block: e.opts.BlockTURN,
+			WrapPacketConn: e.wrapTURNPacketConn, WrapListener: e.wrapTURNListener, // turnlatency.go
 		}
 		if !e.opts.InsecureHTTP {
 			o.TLSConfig = &tls.Config{Certificates: []tls.Certificate{e.pki.cert}, MinVersion: tls.VersionTLS12}

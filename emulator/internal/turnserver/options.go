@@ -3,6 +3,7 @@ package turnserver
 import (
 	"crypto/tls"
 	"log/slog"
+	"net"
 	"time"
 )
 
@@ -67,6 +68,15 @@ type Options struct {
 	// STUN Binding requests is dropped; TCP and TLS connections are closed
 	// on accept. The URIs are still listed.
 	Block []string
+
+	// WrapPacketConn, when set, wraps every UDP socket the server reads
+	// and writes (the listeners and each relay), under the server's own
+	// bookkeeping. The emulator's latency mode delays and drops packets
+	// with it.
+	WrapPacketConn func(net.PacketConn) net.PacketConn
+	// WrapListener, when set, wraps the raw TCP listeners (below TLS).
+	// The emulator bounds idle connections and delays their bytes with it.
+	WrapListener func(net.Listener) net.Listener
 }
 
 // withDefaults returns a copy of o with every empty field filled. The

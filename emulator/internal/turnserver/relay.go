@@ -16,8 +16,9 @@ var errTCPRelay = errors.New("tcp relay allocations not supported")
 // relayGenerator allocates relay sockets on the server's IP with
 // OS-assigned ports and hands them to the tracker.
 type relayGenerator struct {
-	ip netip.Addr
-	t  *tracker
+	ip   netip.Addr
+	t    *tracker
+	wrap func(net.PacketConn) net.PacketConn // Options.WrapPacketConn
 }
 
 var _ turn.RelayAddressGenerator = (*relayGenerator)(nil)
@@ -39,7 +40,11 @@ func (g *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (n
 		return nil, nil, fmt.Errorf("listen relay %s %s: %w", conf.Network, addr, err)
 	}
 	relayAddr := pc.LocalAddr()
-	c, ok := newPacketConn(g.t, pc, false)
+	var raw net.PacketConn = pc
+	if g.wrap != nil {
+		raw = g.wrap(pc)
+	}
+	c, ok := newPacketConn(g.t, raw, false)
 	if !ok {
 		return nil, nil, net.ErrClosed
 	}

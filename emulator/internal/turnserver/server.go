@@ -92,7 +92,7 @@ func Start(opts Options, optFns ...func(*Options)) (*Server, error) {
 
 // listen opens the sockets and starts pion's server on them.
 func (s *Server) listen(ip netip.Addr) error {
-	gen := &relayGenerator{ip: ip, t: s.tracker}
+	gen := &relayGenerator{ip: ip, t: s.tracker, wrap: s.opts.WrapPacketConn}
 	cfg := turn.ServerConfig{
 		Realm:         s.opts.Realm,
 		AuthHandler:   s.authenticate,
@@ -119,7 +119,11 @@ func (s *Server) listen(ip netip.Addr) error {
 		if i == 0 {
 			s.udpAddr = pc.LocalAddr().(*net.UDPAddr).AddrPort() //nolint:forcetypeassert // a UDPConn's address
 		}
-		udp, ok := newPacketConn(s.tracker, pc, true)
+		var raw net.PacketConn = pc
+		if s.opts.WrapPacketConn != nil {
+			raw = s.opts.WrapPacketConn(pc)
+		}
+		udp, ok := newPacketConn(s.tracker, raw, true)
 		if !ok {
 			return net.ErrClosed
 		}
@@ -179,8 +183,11 @@ func (s *Server) listenTCP(ip netip.Addr, port int, cfg *tls.Config) (net.Listen
 	}
 	addr := ln.Addr().(*net.TCPAddr).AddrPort() //nolint:forcetypeassert // a TCPListener's address
 	var inner net.Listener = ln
+	if s.opts.WrapListener != nil {
+		inner = s.opts.WrapListener(ln)
+	}
 	if cfg != nil {
-		inner = tls.NewListener(ln, cfg)
+		inner = tls.NewListener(inner, cfg)
 	}
 	tl, ok := newListener(s.tracker, inner)
 	if !ok {
