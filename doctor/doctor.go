@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -96,6 +97,10 @@ type Options struct {
 	// OnCheck, if set, is called with each check as the report gets it,
 	// in report order, on Run's goroutine.
 	OnCheck func(Check)
+	// OnProgress, if set, is told what a step that may take seconds is
+	// waiting for ("allocating TURN relays on 6 URIs"), before it waits.
+	// It may be called from several goroutines at once.
+	OnProgress func(what string)
 	// Logger receives debug lines. Nil discards them.
 	Logger *slog.Logger
 }
@@ -186,6 +191,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		s.report.Channel = s.arn.String()
 	}
 	return &s.report, ctx.Err()
+}
+
+// progress tells OnProgress what is being waited for.
+func (s *state) progress(format string, args ...any) {
+	if s.opts.OnProgress != nil {
+		s.opts.OnProgress(fmt.Sprintf(format, args...))
+	}
 }
 
 // ms is t as milliseconds since the run's start.

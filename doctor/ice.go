@@ -154,6 +154,7 @@ func (s *state) checkTURN(ctx context.Context) []Check {
 			targets = append(targets, turnTarget{raw: raw, uri: u, transport: transportOf(u), user: sv.Username, pass: sv.Credential})
 		}
 	}
+	s.progress("allocating TURN relays on %d URIs (up to %v)", len(targets), s.opts.StepTimeout)
 	checks := make([]Check, len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {

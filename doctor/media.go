@@ -89,6 +89,11 @@ func (s *state) viewerProbe(ctx context.Context, rt session.RelayTransport, rela
 	if relay {
 		name = "media relay " + rt.String()
 	}
+	if relay {
+		s.progress("probing media relayed over %s", rt)
+	} else {
+		s.progress("offering to the master and waiting for its answer (up to %v), then for a first frame", s.opts.AnswerTimeout)
+	}
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.opts.StepTimeout+s.opts.AnswerTimeout+s.opts.FrameTimeout)
 	defer cancel()
@@ -161,6 +166,7 @@ func (s *state) viewerProbe(ctx context.Context, rt session.RelayTransport, rela
 // masterProbe connects as master with a test clip and waits for a viewer
 // to join and a first frame to be sent to it.
 func (s *state) masterProbe(ctx context.Context) {
+	s.progress("connecting as master and waiting for a viewer (up to %v)", s.opts.WaitViewer)
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WaitViewer+s.opts.FrameTimeout)
 	defer cancel()

@@ -172,6 +172,7 @@ func runDoctor(ctx context.Context, opts *doctorOptions) error {
 	if !opts.AWS.JSON {
 		fmt.Fprintf(ios.Out, "kvsrtc doctor: %s as %s\n", orDash(opts.Channel.ARN+opts.Channel.Name), role)
 		dopts.OnCheck = func(c doctor.Check) { _ = doctor.WriteLine(ios.Out, c) }
+		dopts.OnProgress = func(what string) { fmt.Fprintf(ios.ErrOut, "… %s\n", what) }
 	}
 	rep, err := doctor.Run(ctx, dopts)
 	if err != nil {

@@ -255,6 +255,11 @@ func TestDoctorHealthy(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	for _, want := range []string{"… allocating TURN relays on 6 URIs", "… offering to the master", "… probing media relayed over tls"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks the progress line %q:\n%s", want, stderr)
+		}
+	}
 	golden := filepath.Join("testdata", "doctor-healthy.golden")
 	norm := normalise(stdout)
 	if *update {
