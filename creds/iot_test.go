@@ -128,8 +128,8 @@ func TestIoTProviderRefused(t *testing.T) {
 // TestLoadIoTRefreshes checks that Load's cache fetches new credentials
 // before the old ones expire.
 func TestLoadIoTRefreshes(t *testing.T) {
-	e, files := iotEmulator(t, emulator.RoleAlias{Alias: "short", CredentialDuration: 4 * time.Second})
-	res, err := creds.Load(context.Background(), creds.Options{Region: "us-west-2", ExpiryWindow: 2 * time.Second,
+	e, files := iotEmulator(t, emulator.RoleAlias{Alias: "short", CredentialDuration: 6 * time.Second})
+	res, err := creds.Load(context.Background(), creds.Options{Region: "us-west-2", ExpiryWindow: 4 * time.Second,
 		IoT: &creds.IoTProviderOptions{Endpoint: e.IoTEndpoint(), RoleAlias: "short", ThingName: "cam1",
 			CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}})
 	if err != nil {
@@ -139,7 +139,7 @@ func TestLoadIoTRefreshes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := res.Config.Credentials.Retrieve(context.Background())
 		if err != nil {
@@ -156,7 +156,7 @@ func TestLoadIoTRefreshes(t *testing.T) {
 		}
 		// first.Expires is the cache's refresh time (expiry less the
 		// window); past it plus a window the old ones have expired.
-		if time.Now().After(deadline) || time.Now().After(first.Expires.Add(2*time.Second)) {
+		if time.Now().After(deadline) || time.Now().After(first.Expires.Add(4*time.Second)) {
 			t.Fatalf("still the first credentials at %v (refresh due %v)", time.Now(), first.Expires)
 		}
 		time.Sleep(50 * time.Millisecond) // bounded polling of a clock-driven cache

@@ -48,13 +48,14 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 // TestMasterOnIoTCredentials runs `kvsrtc master` on IoT certificate
-// credentials that live 4 s. Once the first ones have expired, the
+// credentials that live 6 s. Once the first ones have expired, the
 // emulator drops the master's signaling connection: the master reconnects
 // with credentials the cache fetched anew (the development credential in
 // the environment may not ConnectAsMaster, and expired ones would be
 // refused), and a viewer then gets media from it.
 func TestMasterOnIoTCredentials(t *testing.T) {
-	e, arn, iotArgs := iotMasterEnv(t, 4*time.Second)
+	const lifetime = 6 * time.Second
+	e, arn, iotArgs := iotMasterEnv(t, lifetime)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out, errOut lockedBuffer
@@ -66,22 +67,23 @@ func TestMasterOnIoTCredentials(t *testing.T) {
 	connected := func() bool { m, _ := e.Connections(arn); return m }
 	waitUntil(t, 30*time.Second, "the master to connect", connected)
 	connectedAt := time.Now()
-	if n := e.Requests("AssumeRoleWithCertificate"); n != 1 {
-		t.Fatalf("%d IoT credential requests before the drop, want 1", n)
-	}
-	// The first credentials were issued before the connection: after 4 s
-	// they have expired.
-	waitUntil(t, 10*time.Second, "the first IoT credentials to expire", func() bool { return time.Since(connectedAt) > 4500*time.Millisecond })
+	// One fetch, or two when a loaded machine took longer than the refresh
+	// window to connect.
+	before := e.Requests("AssumeRoleWithCertificate")
+	connects := e.Requests("ConnectAsMaster")
+	// Every credential issued so far was issued before the connection:
+	// one lifetime later they have all expired.
+	waitUntil(t, 2*lifetime, "the IoT credentials to expire", func() bool { return time.Since(connectedAt) > lifetime+500*time.Millisecond })
 	if e.DropConnections(arn) == 0 {
 		t.Fatal("no connection dropped")
 	}
 	waitUntil(t, 30*time.Second, "the master to reconnect on new credentials", func() bool {
-		return connected() && e.Requests("AssumeRoleWithCertificate") >= 2
+		return connected() && e.Requests("AssumeRoleWithCertificate") > before
 	})
 	// Refreshed before expiry, not after a refusal: one connection before
 	// the drop and one after, none refused in between.
-	if n := e.Requests("ConnectAsMaster"); n != 2 {
-		t.Errorf("%d ConnectAsMaster requests, want 2 (a refused one means expired credentials were used)", n)
+	if n := e.Requests("ConnectAsMaster") - connects; n != 1 {
+		t.Errorf("%d ConnectAsMaster requests after the drop, want 1 (a refused one means expired credentials were used)", n)
 	}
 	vout, verr, code := run(t, "viewer", "--channel-name", "cam", "--seconds", "1", "--json")
 	if code != 0 {
