@@ -51,6 +51,7 @@ func TestExamples(t *testing.T) {
 					t.Errorf("%d frame files, frames.txt:\n%s", len(files), sums)
 				}
 			}}},
+		"ingest": {{args: []string{"-emulator", "-seconds", "3"}, re: `storage connected storage-session-[0-9a-f]{8}(.|\n)*stored [0-9]+ fragments in stream ingest-stream; exported [0-9.]+s`}},
 		"ffmpeg-master": {
 			// At least 20: frames may still arrive while Run ends.
 			{args: []string{"-emulator", "-frames", "20"}, clip: true, re: `viewer received ([2-9][0-9]|[0-9]{3,}) h264 frames`},
