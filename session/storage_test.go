@@ -88,10 +88,17 @@ func (l *storageLog) String() string {
 func TestMasterIngestsThroughStorage(t *testing.T) {
 	v := newEnvWith(t, "ingest", emulator.Options{Storage: emulator.StorageOptions{MaxSessionDuration: 8 * time.Second, FragmentDuration: time.Second}})
 	enableStorage(t, v, 1, true)
-	// The first storage offer is lost on its way to the master (the
-	// emulator's fault rules see storage frames as relayed ones).
-	if _, err := v.e.Inject(emulator.Fault{Kind: emulator.FaultDrop, Direction: emulator.ToMaster, Action: "SDP_OFFER", Count: 1}); err != nil {
-		t.Fatal(err)
+	// The first JoinStorageSession is throttled, and the first storage offer
+	// is lost on its way to the master (the emulator's fault rules see
+	// storage frames as relayed ones).
+	for _, spec := range []string{"refuse:rest:op=JoinStorageSession:400:code=ClientLimitExceededException:count=1", "drop:to-master:action=SDP_OFFER:count=1"} {
+		f, err := emulator.ParseFault(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.e.Inject(f); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
@@ -119,8 +126,8 @@ func TestMasterIngestsThroughStorage(t *testing.T) {
 
 	waitFor(t, 15*time.Second, "the first storage session", func() bool { return log.count(session.StorageEventConnected) >= 1 })
 	start := time.Now()
-	if log.count(session.StorageEventNoOffer) < 1 || log.count(session.StorageEventJoin) < 2 {
-		t.Errorf("the dropped offer was not retried:\n%s", &log)
+	if log.count(session.StorageEventJoinError) != 1 || log.count(session.StorageEventNoOffer) < 1 || log.count(session.StorageEventJoin) < 2 {
+		t.Errorf("the throttled join and the dropped offer were not retried:\n%s", &log)
 	}
 	// Past the rejoin point (6 s): a second session replaced the first.
 	waitFor(t, 12*time.Second, "the rejoin before the limit", func() bool { return log.count(session.StorageEventConnected) >= 2 })
