@@ -44,6 +44,28 @@
 // [Emulator.WaitReconnected] once a newer connection replaced one after a
 // fault, and [Options.OnConnection] is told of every [ConnectionEvent].
 //
+// # Faults, latency and limits
+//
+// [Emulator.Inject] injects a [Fault]: rules that drop, delay, duplicate or
+// reorder relayed frames (per channel, [Direction], action, probability,
+// count) or refuse the next connects or REST calls with a chosen error, and
+// one-off faults (GO_AWAY, close 1001, RECONNECT_ICE_SERVER, expire TURN
+// credentials, move the clock, kill a client). [ParseFault] reads the same
+// faults in text ([FaultSyntax]), as `kvsrtc emulator --fault` and the
+// admin HTTP API ([AdminPath], [Emulator.AdminToken]) take them. Every
+// injection and every action of a rule is a [FaultEvent], told to
+// [Options.OnFault] and kept by [Emulator.Faults].
+//
+// [Options.Latency], [Options.Jitter] and [Options.Loss] put every client
+// that far from the emulator (HTTPS and WSS bytes including TLS handshakes,
+// but not TCP's; STUN/TURN packets, relayed media included);
+// [Emulator.LatencyStats] counts what was delayed.
+//
+// [Limits] also bound the emulator's own resources: idle keep-alive and
+// TURN TCP/TLS connections, TLS handshakes, connections in total and per
+// source IP, and the frames the relay reads per connection and per channel
+// (so one flooding channel cannot slow the others).
+//
 // WebRTC ingestion: streams (CreateStream, DescribeStream, ListStreams,
 // DeleteStream), media storage, the WEBRTC endpoint and the storage
 // service (JoinStorageSession, JoinStorageSessionAsViewer) with a pion media

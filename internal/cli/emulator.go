@@ -69,7 +69,17 @@ turns:…?transport=tcp, as the service does.
 --service-ports (or --listen with port 443) is the service-shaped mode, for
 clients that build the service's host names themselves (the C SDK samples,
 the JS SDK sample page): endpoints carry no port, STUN answers on UDP 443,
-and it prints the /etc/hosts line those clients need.`,
+and it prints the /etc/hosts line those clients need.
+
+--fault injects faults for your own tests (repeatable): rules on relayed
+signaling frames (drop, delay, duplicate, reorder), refusals of the next
+connects or REST calls, and one-off faults (goaway, close, reconnect-ice,
+expire-turn, clock, kill), at start or every --fault-every. It also prints
+the admin API's URL and token, which takes the same faults over HTTP.
+--latency 50ms puts every client 50 ms from the emulator each way (RTT
+100 ms), with --jitter and --loss (STUN/TURN packets).
+
+Fault syntax: ` + emulator.FaultSyntax,
 		Example: `  kvsrtc emulator --data ~/.kvsrtc-emulator --env-file /tmp/kvs.env
   eval "$(kvsrtc emulator --listen 127.0.0.1:4443 | grep ^export)"
   kvsrtc emulator --region cn-north-1 --clock-offset 10m
