@@ -112,6 +112,9 @@ func TestDoctorFailures(t *testing.T) {
 		{name: "no ConnectAsMaster", env: credEnv(noConnectCred), args: []string{"--no-media", "--role", "master"},
 			code: ExitDoctorConnect, check: "connect",
 			fix: []string{"allow kinesisvideo:ConnectAsMaster on arn:aws:kinesisvideo:us-west-2:"}},
+		{name: "ARN of the wrong shape", args: []string{"--no-media"},
+			arn:  func(a string) string { return strings.Replace(a, ":channel/", ":stream/", 1) },
+			code: ExitDoctorARN, check: "arn", fix: []string{"give an ARN of the form arn:<partition>:kinesisvideo:"}},
 		{name: "clock offset", opts: emulator.Options{ClockOffset: 10 * time.Minute}, args: []string{"--no-media"},
 			code: ExitDoctorClock, check: "clock", fix: []string{"set the system clock"}},
 		{name: "expired session token", env: credEnv(expiredCred), args: []string{"--no-media"},
@@ -162,6 +165,10 @@ func TestDoctorFailures(t *testing.T) {
 			case "no ConnectAsViewer":
 				if c := findCheck(t, rep, "turn udp"); c.Status != doctor.StatusPass {
 					t.Errorf("turn udp: %+v", c)
+				}
+			case "ARN of the wrong shape":
+				if c := findCheck(t, rep, "describeChannel"); c.Status != doctor.StatusSkip {
+					t.Errorf("describe without an ARN: %+v", c)
 				}
 			case "expired session token":
 				if c := findCheck(t, rep, "getEndpoint"); c.Status != doctor.StatusSkip {
