@@ -79,6 +79,18 @@
 // (by the resolver's clock, resolve.Options.Now) fetches them before it
 // answers a viewer. Throttled WSS connects are retried.
 //
+// # Recovery
+//
+// The signaling client reconnects by itself; Options.Logger gets a line when
+// it drops, after each failed attempt and when it is back, and Run ends with
+// ErrCredentials once the handshake was refused for the credentials for
+// Options.CredentialsRetry (1 min). With ViewerOptions.Rejoin a Viewer
+// offers again, with backoff (RejoinBackoff, OnRejoin), whenever its
+// connection ends: the master left or restarted, ICE failed, no answer. A
+// peer silent for ICEDisconnectedTimeout + ICEDeadTimeout (10 s) is ended,
+// so a master frees a dead viewer's slot and a viewer notices a dead
+// master. internal/soak exercises all of it against injected faults.
+//
 // # Timeline and stats
 //
 // A Timeline records each step (credentials, describe, getEndpoint,
