@@ -90,3 +90,14 @@ func TestViewerRejoinsMasterCommand(t *testing.T) {
 		t.Fatalf("--no-rejoin viewer still running after its master left:\n%s", once.errOut.String())
 	}
 }
+
+// A master prints a line when signaling drops (with the cause) and when it
+// is back; before, it said nothing.
+func TestSignalingStatusLines(t *testing.T) {
+	e, arn := startEmulator(t, emulator.Options{}, "cam")
+	m := start(t, "master", "--channel-name", "cam")
+	waitUntil(t, 30*time.Second, "master connected", func() bool { up, _ := e.Connections(arn); return up })
+	e.GoAway(arn)
+	m.waitErr(t, "master: signaling connection lost (service sent GO_AWAY); reconnecting", 30*time.Second)
+	m.waitErr(t, "master: signaling connected again after", 30*time.Second)
+}
