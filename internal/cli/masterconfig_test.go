@@ -186,3 +186,40 @@ func readAll(t *testing.T, r io.Reader) []byte {
 	}
 	return b
 }
+
+// TestMasterConfigIoTChannel: a channel's "iot" block gives it IoT
+// certificate credentials of its own (the environment's key may not
+// ConnectAsMaster, so only they can connect it).
+func TestMasterConfigIoTChannel(t *testing.T) {
+	e, arn, iotArgs := iotMasterEnv(t, time.Hour)
+	flag := func(name string) string {
+		for i, a := range iotArgs {
+			if a == name {
+				return iotArgs[i+1]
+			}
+		}
+		t.Fatalf("no %s", name)
+		return ""
+	}
+	cfg := fmt.Sprintf(`{"channels": [{"name": "cam", "iot": {"endpoint": %q, "cert": %q, "key": %q, "roleAlias": "cam-role", "thingName": "cam1", "caCert": %q}}]}`,
+		flag("--iot-endpoint"), flag("--iot-cert"), flag("--iot-key"), flag("--iot-ca-cert"))
+	path := filepath.Join(t.TempDir(), "c.json")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var errOut lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, &IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &errOut}, []string{"master", "--config", path})
+	}()
+	waitUntil(t, 30*time.Second, "the IoT channel to connect", func() bool { m, _ := e.Connections(arn); return m })
+	if n := e.Requests("AssumeRoleWithCertificate"); n < 1 {
+		t.Errorf("%d IoT credential requests", n)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d\n%s", code, errOut.String())
+	}
+}
