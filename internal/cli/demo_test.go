@@ -60,7 +60,10 @@ func TestDemoJSON(t *testing.T) {
 			session.StepPeerConnection, session.StepOfferSent, session.StepAnswer, session.StepICEConnected,
 			session.StepDTLSConnected, session.StepFirstVideo)
 		stepsInOrder(t, v.ClientID, v.Timeline, session.StepEndpoints, session.StepConnect, session.StepOfferSent)
-		stepsInOrder(t, v.ClientID, v.Timeline, session.StepDTLSConnected, session.StepFirstAudio)
+		// Audio follows ICE. Not DTLS: the first audio frame and pion's
+		// DTLS state callback are marked by different goroutines, and
+		// under load the callback can run after the frame came in.
+		stepsInOrder(t, v.ClientID, v.Timeline, session.StepICEConnected, session.StepFirstAudio)
 		// Video starts with the cached GOP (up to 1 s of backlog) and
 		// --seconds counts video media time; audio starts live, so it
 		// may have up to a second less (50 frames = 1 s of 20 ms frames).
@@ -75,9 +78,11 @@ func TestDemoJSON(t *testing.T) {
 		stepsInOrder(t, "master/"+p.ClientID, p.Timeline, session.StepOfferReceived, session.StepPeerConnection,
 			session.StepAnswer, session.StepICEConnected, session.StepDTLSConnected, session.StepFirstVideo)
 	}
-	// The media is packetized once for both viewers.
-	if s := d.Master.Stats; s.VideoPacketized == 0 || s.VideoPacketized > int(d.Viewers[0].Stats.Video.Frames)+40 {
-		t.Errorf("master stats %+v", s)
+	// The media is packetized once for both viewers: packetized per viewer,
+	// the count would reach the frames both received together.
+	both := int(d.Viewers[0].Stats.Video.Frames + d.Viewers[1].Stats.Video.Frames)
+	if s := d.Master.Stats; s.VideoPacketized == 0 || s.VideoPacketized >= both {
+		t.Errorf("master packetized %d video frames for viewers that received %d together: %+v", s.VideoPacketized, both, s)
 	}
 }
 
