@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"os/exec"
 	"runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 
 	"github.com/kvsrtc/kvsrtc/media"
 	"github.com/kvsrtc/kvsrtc/session"
@@ -18,10 +22,19 @@ import (
 // BenchmarkFirstFrame times a viewer from start to its first whole video
 // frame against a live master: cold (a new resolver: GetSignalingChannelEndpoint
 // and GetIceServerConfig are called) and warm (cached endpoints and ICE
-// servers, as on a second run). It reports ms-to-first-frame. The
+// servers, as on a second run). It reports ms-to-first-frame (mean) and
+// median-ms, and counts that do not depend on the machine's load: the
+// viewer's candidate pairs and connectivity checks sent when it reached
+// connected (pairs/op, checks/op) and the median ICE and answer steps. The
 // emulator's quotas are lifted: at the service's 20 ICE messages a second a
 // master answering viewers back to back has candidates dropped.
 func BenchmarkFirstFrame(b *testing.B) {
+	benchFirstFrame(b, nil)
+}
+
+// benchFirstFrame runs BenchmarkFirstFrame's cold and warm cases with opt
+// applied to the viewer's and the master's options.
+func benchFirstFrame(b *testing.B, opt func(*session.Options)) {
 	for _, warm := range []bool{false, true} {
 		name := "cold"
 		if warm {
@@ -29,14 +42,28 @@ func BenchmarkFirstFrame(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			v := newEnvWith(b, "bench", unlimited)
+			v.tweak = opt
 			liveMasterB(b, v)
 			shared := v.options().Resolver
 			var total time.Duration
+			var ttff, ice, answer []float64
+			var pairs, checks int
 			n := 0
 			for b.Loop() {
 				o := v.options()
 				if warm {
 					o.Resolver = shared
+				}
+				var pc atomic.Pointer[webrtc.PeerConnection]
+				var counted atomic.Bool
+				o.OnPeerConnection = func(_ string, p *webrtc.PeerConnection) { pc.Store(p) }
+				o.OnConnectionStateChange = func(_ string, s webrtc.PeerConnectionState) {
+					if p := pc.Load(); s == webrtc.PeerConnectionStateConnected && p != nil && !counted.Swap(true) {
+						for _, cp := range session.CandidatePairs(p) {
+							pairs++
+							checks += int(cp.RequestsSent)
+						}
+					}
 				}
 				start := time.Now()
 				vw, err := session.NewViewer(session.ViewerOptions{Options: o, ClientID: fmt.Sprintf("b-%d", n), VideoFrames: 1})
@@ -46,7 +73,15 @@ func BenchmarkFirstFrame(b *testing.B) {
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				err = vw.Run(ctx)
 				cancel()
-				total += time.Since(start)
+				d := time.Since(start)
+				total += d
+				ttff = append(ttff, float64(d.Microseconds())/1000)
+				if s, ok := vw.Timeline().Step(session.StepICEConnected); ok {
+					ice = append(ice, s.Ms)
+				}
+				if s, ok := vw.Timeline().Step(session.StepAnswer); ok {
+					answer = append(answer, s.Ms)
+				}
 				vw.Close()
 				if err != nil {
 					b.Fatal(err)
@@ -54,12 +89,27 @@ func BenchmarkFirstFrame(b *testing.B) {
 				n++
 			}
 			b.ReportMetric(float64(total.Microseconds())/1000/float64(n), "ms-to-first-frame")
+			b.ReportMetric(median(ttff), "median-ms")
+			b.ReportMetric(median(ice), "ice-median-ms")
+			b.ReportMetric(median(answer), "answer-median-ms")
+			b.ReportMetric(float64(pairs)/float64(n), "pairs/op")
+			b.ReportMetric(float64(checks)/float64(n), "checks/op")
 		})
 	}
 }
 
+// median of xs (0 when empty).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
 // liveMasterB is liveMaster for benchmarks.
-func liveMasterB(b *testing.B, v *env) *session.Master {
+func liveMasterB(b testing.TB, v *env) *session.Master {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	video, audio := demoSource(b, media.CodecH264, true, false), demoSource(b, media.CodecOpus, true, false)

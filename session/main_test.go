@@ -24,10 +24,10 @@ func TestMain(m *testing.M) {
 }
 
 // loopback keeps ICE on 127.0.0.1 (shared/deps.md §5): loopback candidates,
-// IPv4 UDP (and TCP for a TCP relay), no mDNS.
+// IPv4 UDP (TURN over TCP or TLS still works), no mDNS.
 func loopback(se *webrtc.SettingEngine) {
 	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4}) // TURN over TCP and TLS needs no TCP type (pion/ice gather.go turnNetworkTypesForURL); ICE-TCP host candidates add pairs UDP already covers
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 }
@@ -37,6 +37,8 @@ type env struct {
 	e   *emulator.Emulator
 	cfg aws.Config
 	arn channel.ARN
+	// tweak, if set, changes every options() result (benchmark variants).
+	tweak func(*session.Options)
 }
 
 func newEnv(t testing.TB, name string) *env { return newEnvWith(t, name, emulator.Options{}) }
@@ -66,13 +68,17 @@ func newEnvWith(t testing.TB, name string, opts emulator.Options) *env {
 // resolver (a cold cache).
 func (v *env) options() session.Options {
 	r := resolve.New(v.cfg, resolve.Options{STUNURL: "stun:" + v.e.TURN().UDPAddr().String()})
-	return session.Options{
+	o := session.Options{
 		ChannelARN:    v.arn,
 		Resolver:      r,
 		Credentials:   v.cfg.Credentials,
 		HTTPClient:    emulatortest.HTTPClient(v.e),
 		SettingEngine: loopback,
 	}
+	if v.tweak != nil {
+		v.tweak(&o)
+	}
+	return o
 }
 
 // waitFor polls cond every 5 ms until it holds, failing after d.
