@@ -81,6 +81,10 @@ func NewMaster(opts MasterOptions, optFns ...func(*MasterOptions)) (*Master, err
 	}
 	opts.Logger = opts.Logger.With("component", "session", "role", "master")
 	opts.turn = newTURNTLS(opts.HTTPClient)
+	opts.cert = &dtlsCert{}
+	if _, err := opts.cert.get(); err != nil { // ahead of the first offer
+		return nil, fmt.Errorf("session: dtls certificate: %w", err)
+	}
 	api, err := newAPI(masterAPIOptions(withTURNTLS(opts.Options, opts.turn)))
 	if err != nil {
 		return nil, err

@@ -128,7 +128,15 @@ type Options struct {
 	// DefaultCredentialsRetry. Negative: retry for ever.
 	CredentialsRetry time.Duration
 
-	turn *turnTLS // set by NewMaster and NewViewer: TURN over TLS with HTTPClient's CA
+	// DTLSHelloVerify makes the DTLS server (the master) send a
+	// HelloVerifyRequest before its certificate: one more round trip to
+	// the first frame. Off by default: in WebRTC, DTLS runs only over the
+	// pair ICE checked, so the cookie guards against no spoofed source
+	// (README, Performance).
+	DTLSHelloVerify bool
+
+	turn *turnTLS  // set by NewMaster and NewViewer: TURN over TLS with HTTPClient's CA
+	cert *dtlsCert // set by NewMaster and NewViewer: one DTLS certificate for every peer connection
 }
 
 func (o *Options) check() error {

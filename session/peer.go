@@ -37,6 +37,7 @@ func newAPI(o *Options) (*webrtc.API, error) {
 	}
 	se := webrtc.SettingEngine{LoggerFactory: pionLogs{o.Logger}}
 	setLiveness(&se)
+	setFastDTLS(&se, o.DTLSHelloVerify)
 	if o.SettingEngine != nil {
 		o.SettingEngine(&se)
 	}
@@ -51,6 +52,11 @@ func rtcConfig(o *Options, cfg resolve.ICEConfig) webrtc.Configuration {
 	}
 	if o.ForceTURN {
 		c.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	if o.cert != nil {
+		if certs, err := o.cert.get(); err == nil {
+			c.Certificates = certs // else pion makes one
+		}
 	}
 	return c
 }
@@ -80,6 +86,7 @@ type peer struct {
 	ended     chan struct{} // closed when the connection failed or closed
 	endErr    error
 	cands     chan webrtc.ICECandidateInit
+	filter    candidateFilter           // trickled candidates that add no path are left out
 	late      []webrtc.ICECandidateInit // local candidates left out of a complete SDP, to trickle
 	once      sync.Once
 	endOnce   sync.Once
@@ -96,7 +103,7 @@ func newPeer(api *webrtc.API, cfg webrtc.Configuration, tl *Timeline, log *slog.
 		cands: make(chan webrtc.ICECandidateInit, 128)}
 	if trickle {
 		pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-			if c == nil {
+			if c == nil || !p.filter.keep(c) {
 				return
 			}
 			select {

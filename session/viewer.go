@@ -84,6 +84,10 @@ func NewViewer(opts ViewerOptions, optFns ...func(*ViewerOptions)) (*Viewer, err
 	}
 	opts.Logger = opts.Logger.With("component", "session", "role", "viewer", "client", opts.ClientID)
 	opts.turn = newTURNTLS(opts.HTTPClient)
+	opts.cert = &dtlsCert{}
+	if _, err := opts.cert.get(); err != nil { // ahead of the first offer
+		return nil, fmt.Errorf("session: dtls certificate: %w", err)
+	}
 	api, err := newAPI(viewerAPIOptions(withTURNTLS(opts.Options, opts.turn)))
 	if err != nil {
 		return nil, err

@@ -37,13 +37,22 @@ func CreateChannel(ctx context.Context, e *emulator.Emulator, name string) (chan
 }
 
 // Loopback keeps pion's ICE on 127.0.0.1, where the emulator's STUN and
-// TURN listen: loopback candidates included, IPv4 UDP and TCP only, other
+// TURN listen: loopback candidates included, IPv4 UDP only (TURN over TCP or TLS still works), other
 // interfaces filtered out, no mDNS. Set it as a session's SettingEngine
 // hook (or call it on your own SettingEngine) when everything runs on one
-// machine.
+// machine. It gathers no server-reflexive candidates (they would equal the
+// host ones).
 func Loopback(se *webrtc.SettingEngine) {
 	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4}) // TURN over TCP and TLS needs no TCP type (pion/ice gather.go turnNetworkTypesForURL); ICE-TCP host candidates add pairs UDP already covers
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// No server-reflexive candidates: on loopback a STUN (or TURN/UDP) server
+	// can only reflect the host address, and pion would gather one per URL,
+	// each a socket checked against every remote candidate. A replace rule
+	// for srflx pinned to an address no socket has (TEST-NET-1) makes pion
+	// skip STUN gathering and map nothing (pion/ice gather.go
+	// gatherCandidatesSrflxMapped).
+	_ = se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{External: []string{"192.0.2.1"}, Local: "192.0.2.1",
+		AsCandidateType: webrtc.ICECandidateTypeSrflx, Mode: webrtc.ICEAddressRewriteReplace})
 }

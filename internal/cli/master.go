@@ -86,9 +86,17 @@ func (s *sessionFlags) apply(o *session.Options) {
 // peer is in this process).
 func loopbackICE(se *webrtc.SettingEngine) {
 	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4}) // TURN over TCP and TLS needs no TCP type (pion/ice gather.go turnNetworkTypesForURL); ICE-TCP host candidates add pairs UDP already covers
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetICEMulticastDNSMode(0) // ice.MulticastDNSModeDisabled
+	// No server-reflexive candidates: on loopback a STUN (or TURN/UDP) server
+	// can only reflect the host address, and pion would gather one per URL,
+	// each a socket checked against every remote candidate. A replace rule
+	// for srflx pinned to an address no socket has (TEST-NET-1) makes pion
+	// skip STUN gathering and map nothing (pion/ice gather.go
+	// gatherCandidatesSrflxMapped).
+	_ = se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{External: []string{"192.0.2.1"}, Local: "192.0.2.1",
+		AsCandidateType: webrtc.ICECandidateTypeSrflx, Mode: webrtc.ICEAddressRewriteReplace})
 }
 
 // wssClient is an *http.Client with the aws.Config's TLS trust (its CA
