@@ -32,6 +32,19 @@ func BenchmarkFirstFrame(b *testing.B) {
 	benchFirstFrame(b, nil)
 }
 
+// BenchmarkFirstFrameRelay is BenchmarkFirstFrame with the viewer and
+// the master forced to TURN (ForceTURN) over UDP and over TLS.
+func BenchmarkFirstFrameRelay(b *testing.B) {
+	for _, rt := range []struct {
+		name string
+		rt   session.RelayTransport
+	}{{"udp", session.RelayUDP}, {"tls", session.RelayTLS}} {
+		b.Run(rt.name, func(b *testing.B) {
+			benchFirstFrame(b, func(o *session.Options) { o.ForceTURN, o.RelayTransport = true, rt.rt })
+		})
+	}
+}
+
 // benchFirstFrame runs BenchmarkFirstFrame's cold and warm cases with opt
 // applied to the viewer's and the master's options.
 func benchFirstFrame(b *testing.B, opt func(*session.Options)) {

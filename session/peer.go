@@ -38,8 +38,25 @@ func newAPI(o *Options) (*webrtc.API, error) {
 	se := webrtc.SettingEngine{LoggerFactory: pionLogs{o.Logger}}
 	setLiveness(&se)
 	setFastDTLS(&se, o.DTLSHelloVerify)
+	if o.ForceTURN {
+		// Relay candidates only: waiting for a better pair buys nothing.
+		// pion waits 2 s before nominating a relay pair (1 s for a
+		// peer-reflexive one: a check relayed before the peer's relay
+		// candidate was trickled), except when its agent is built from an
+		// AgentConfig whose candidate types are relay-only; webrtc builds
+		// it with options, so the 2 s applied (pion/ice agent_config.go
+		// defaultRelayAcceptanceMinWaitFor, selection.go isNominatable).
+		se.SetRelayAcceptanceMinWait(0)
+		se.SetPrflxAcceptanceMinWait(0)
+	}
 	if o.SettingEngine != nil {
 		o.SettingEngine(&se)
+	}
+	if o.ForceTURN {
+		// Relay candidates only: no address rewrite rule can take effect,
+		// and pion refuses the peer connection over one ("address rewrite
+		// for srflx candidate ineffective"), such as emulatortest.Loopback's.
+		_ = se.SetICEAddressRewriteRules()
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }

@@ -41,7 +41,9 @@ func CreateChannel(ctx context.Context, e *emulator.Emulator, name string) (chan
 // interfaces filtered out, no mDNS. Set it as a session's SettingEngine
 // hook (or call it on your own SettingEngine) when everything runs on one
 // machine. It gathers no server-reflexive candidates (they would equal the
-// host ones).
+// host ones) by an address rewrite rule; with ICETransportPolicyRelay pion
+// refuses that rule: clear it (se.SetICEAddressRewriteRules()), as
+// session's ForceTURN does.
 func Loopback(se *webrtc.SettingEngine) {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4}) // TURN over TCP and TLS needs no TCP type (pion/ice gather.go turnNetworkTypesForURL); ICE-TCP host candidates add pairs UDP already covers
