@@ -20,7 +20,11 @@ func newLimiter(perSecond float64) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond)))
 }
 
-// peer is one WSS connection.
+// peer is one WSS connection. It has one goroutine of its own, readLoop;
+// frames queued for it are written by a goroutine that runs only while
+// there is something to write (flush), and its timers are AfterFuncs: an
+// idle connection costs its socket buffers and one parked goroutine
+// (README, Performance: emulator scale).
 type peer struct {
 	r        *relay
 	arn      string
@@ -30,25 +34,45 @@ type peer struct {
 	conn     *websocket.Conn
 	raw      net.Conn // the hijacked socket under conn
 	out      chan []byte
-	activity chan struct{}
 	sdp, ice *rate.Limiter
 	// inbound and channelIn are the frame-read budgets of the connection
 	// and of its channel (Limits.FramesPerSecond, ChannelFramesPerSecond).
 	inbound, channelIn *rate.Limiter
 	ctx                context.Context // ends when the peer stops
 	cancel             context.CancelFunc
+	lim                Limits
+	// idle closes the connection after Limits.IdleTimeout without a frame
+	// or ping; goAway sends GO_AWAY before Limits.MaxConnDuration, and end
+	// closes it then (§4.7).
+	idle, goAway, end *time.Timer
 
 	mu        sync.Mutex
 	stopped   bool
+	writing   bool // a flush goroutine runs; it owns conn's writes
 	stop      chan struct{}
 	closeCode websocket.StatusCode
 	reason    string
 }
 
+// start arms the connection's timers; from then on a frame queued is
+// written and a stop closes the socket.
+func (p *peer) start(lim Limits) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lim = lim
+	p.idle = time.AfterFunc(lim.IdleTimeout, func() { p.close(websocket.StatusGoingAway, "Going away") })
+	p.goAway = time.AfterFunc(lim.MaxConnDuration-lim.GoAwayGrace, func() { p.send(goAwayFrame) })
+	p.end = time.AfterFunc(lim.MaxConnDuration, func() { p.close(websocket.StatusGoingAway, "Going away") })
+	if len(p.out) > 0 || p.stopped {
+		p.flushLocked()
+	}
+}
+
+// touch restarts the idle timer (a frame or a ping arrived); only
+// readLoop's goroutine calls it.
 func (p *peer) touch() {
-	select {
-	case p.activity <- struct{}{}:
-	default:
+	if p.idle != nil {
+		p.idle.Reset(p.lim.IdleTimeout)
 	}
 }
 
@@ -62,6 +86,7 @@ func (p *peer) send(frame []byte) {
 	}
 	select {
 	case p.out <- frame:
+		p.flushLocked()
 	default:
 		p.stopLocked(websocket.StatusPolicyViolation, "too slow")
 	}
@@ -85,58 +110,61 @@ func (p *peer) stopLocked(code websocket.StatusCode, reason string) {
 		p.cancel()
 	}
 	p.r.detach(p)
+	p.flushLocked()
 }
 
-func (p *peer) writeLoop(lim Limits) {
+// flushLocked starts the writer unless it runs or the peer has not
+// started; p.mu is held. The relay's WaitGroup counts it: readLoop's count
+// is still held whenever it starts (readLoop ends by stopping the peer).
+func (p *peer) flushLocked() {
+	if p.writing || p.idle == nil {
+		return
+	}
+	p.writing = true
+	p.r.wg.Add(1)
+	go p.flush()
+}
+
+// flush writes the queued frames and ends when the queue is empty; once
+// the peer stopped it writes what is left (e.g. a GO_AWAY) and closes the
+// socket as the service does: 1001 "Going away" (§13).
+func (p *peer) flush() {
 	defer p.r.wg.Done()
-	defer p.r.untrack(p)
 	ctx := p.r.life // a shutdown's deadline ends the writes
-	idle := time.NewTimer(lim.IdleTimeout)
-	goAway := time.NewTimer(lim.MaxConnDuration - lim.GoAwayGrace)
-	end := time.NewTimer(lim.MaxConnDuration)
-	defer idle.Stop()
-	defer goAway.Stop()
-	defer end.Stop()
 	write := func(f []byte) bool {
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		return p.conn.Write(wctx, websocket.MessageText, f) == nil
 	}
+	failed := false
 	for {
 		select {
 		case f := <-p.out:
-			if !write(f) {
+			if !failed && !write(f) {
+				failed = true
 				p.close(websocket.StatusGoingAway, "write failed")
 			}
-		case <-p.activity:
-			if !idle.Stop() {
-				select {
-				case <-idle.C:
-				default:
-				}
-			}
-			idle.Reset(lim.IdleTimeout)
-		case <-idle.C:
-			p.close(websocket.StatusGoingAway, "Going away")
-		case <-goAway.C:
-			write(goAwayFrame)
-		case <-end.C:
-			p.close(websocket.StatusGoingAway, "Going away")
-		case <-p.stop:
-			// Flush what is queued (e.g. a GO_AWAY), then close as the
-			// service does: 1001 "Going away" (§13).
-			for {
-				select {
-				case f := <-p.out:
-					write(f)
-					continue
-				default:
-				}
-				break
-			}
-			p.conn.Close(p.closeCode, p.reason)
+			continue
+		default:
+		}
+		p.mu.Lock()
+		if len(p.out) > 0 {
+			p.mu.Unlock()
+			continue
+		}
+		if !p.stopped {
+			p.writing = false
+			p.mu.Unlock()
 			return
 		}
+		code, reason := p.closeCode, p.reason
+		p.mu.Unlock()
+		p.idle.Stop()
+		p.goAway.Stop()
+		p.end.Stop()
+		p.conn.Close(code, reason)
+		p.r.untrack(p)
+		return
 	}
 }
 

@@ -191,8 +191,7 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		r.mu.Unlock()
 	}()
 
-	p := &peer{r: r, arn: arn, role: role, clientID: clientID, seq: seq,
-		activity: make(chan struct{}, 1), stop: make(chan struct{})}
+	p := &peer{r: r, arn: arn, role: role, clientID: clientID, seq: seq, stop: make(chan struct{})}
 	hw := &hijackRecorder{ResponseWriter: w}
 	conn, err := websocket.Accept(hw, req, &websocket.AcceptOptions{
 		Subprotocols:       []string{"wss"}, // §4.3: echo "wss" when the C SDK offers it
@@ -257,7 +256,7 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		p.out <- f
 	}
 	r.peers[p] = struct{}{}
-	r.wg.Add(2) // writeLoop and readLoop
+	r.wg.Add(1) // readLoop; flush counts itself
 	release()
 	r.mu.Unlock()
 	e.events.opened(p, e.now())
@@ -268,7 +267,7 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		old.close(websocket.StatusGoingAway, "Going away")
 	}
 	e.log.Debug("connected", "role", role, "client", clientID, "channel", ch.Name, "queued", len(backlog))
-	go p.writeLoop(lim)
+	p.start(lim)
 	p.readLoop()
 	return nil
 }
