@@ -267,7 +267,7 @@ func TestConnectionCaps(t *testing.T) {
 // handshake timeout, and ones that went quiet after the idle timeout.
 func TestTURNIdleTimeouts(t *testing.T) {
 	e := emulatortest.Start(t, emulator.Options{TURNPlainTCP: true,
-		Limits: emulator.Limits{HandshakeTimeout: 200 * time.Millisecond, TURNIdleTimeout: 400 * time.Millisecond}})
+		Limits: emulator.Limits{HandshakeTimeout: 2 * time.Second, TURNIdleTimeout: time.Second}})
 	var conns []*rawConn
 	for _, addr := range []string{e.TURN().TCPAddr().String(), e.TURN().TLSAddr().String()} {
 		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
