@@ -429,7 +429,11 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 	fmt.Fprintln(ios.Out, "master timeline:")
 	out.Timeline.WriteTo(ios.Out)
 	for _, v := range out.Viewers {
-		fmt.Fprintf(ios.Out, "viewer %s: %d video frames, %d audio frames, %d bytes\n", v.ClientID, v.Stats.VideoFrames, v.Stats.AudioFrames, v.Stats.Bytes)
+		peerKind := "viewer"
+		if opts.Storage.Enabled {
+			peerKind = "storage session"
+		}
+		fmt.Fprintf(ios.Out, "%s %s: %d video frames, %d audio frames, %d bytes\n", peerKind, v.ClientID, v.Stats.VideoFrames, v.Stats.AudioFrames, v.Stats.Bytes)
 		v.Timeline.WriteTo(ios.Out)
 	}
 	writeStorageTimeline(ios.Out, out.Storage, &opts.Storage)

@@ -73,7 +73,7 @@ func TestMasterStorageCommand(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	if !strings.Contains(out, "storage timeline:") || strings.Count(out, "connected") < 2 {
+	if !strings.Contains(out, "storage timeline:") || strings.Count(out, "connected") < 2 || !strings.Contains(out, "storage session storage-session-") {
 		t.Errorf("stdout lacks the storage timeline with two sessions:\n%s", out)
 	}
 	deadline = time.Now().Add(10 * time.Second)
