@@ -106,7 +106,12 @@ func Load(ctx context.Context, opts Options, optFns ...func(*Options)) (Result, 
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithLogger(sdkLogger(opts.Logger.With("component", "aws-sdk"))),
 	}
-	if client != nil {
+	// A caller's own client decides what it trusts. Handed to the SDK, it
+	// would make LoadDefaultConfig fail whenever AWS_CA_BUNDLE is set ("unable
+	// to add custom RootCAs", config's resolveCustomCABundle: only its own
+	// BuildableClient can take a bundle), so it goes in after loading.
+	_, buildable := client.(*awshttp.BuildableClient)
+	if client != nil && (buildable || opts.HTTPClient == nil) {
 		loadOpts = append(loadOpts, config.WithHTTPClient(client))
 	}
 	if opts.Region != "" {
@@ -142,6 +147,9 @@ func Load(ctx context.Context, opts Options, optFns ...func(*Options)) (Result, 
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		return Result{}, fmt.Errorf("load AWS config: %w", err)
+	}
+	if client != nil {
+		cfg.HTTPClient = client
 	}
 	res := Result{URLProvider: up, IoTProvider: iot}
 	if iot != nil {
