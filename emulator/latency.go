@@ -55,6 +55,7 @@ type latency struct {
 	d, jitter time.Duration
 	loss      float64
 	wg        sync.WaitGroup // the delayed connections' goroutines
+	sockets   sync.Map       // addresses of the delayed TURN sockets (turnlatency.go)
 
 	reads, writes, packets, lost atomic.Int64
 }

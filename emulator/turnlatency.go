@@ -12,21 +12,25 @@ import (
 // is held: from outside that is the same as Latency each way on the
 // client's link (a Binding or Allocate costs 2×Latency, a relayed packet
 // from one client to another 2×Latency one way, as it crosses both
-// clients' links), without a reader goroutine per socket. Loss drops that
-// fraction of the packets sent.
+// clients' links), without a reader goroutine per socket. A packet from one
+// relay socket to another (two relay-only peers) is a hop inside the
+// service and is not delayed. Loss drops that fraction of the packets sent.
 
 // wrapTURNPacketConn is turnserver.Options.WrapPacketConn.
 func (e *Emulator) wrapTURNPacketConn(pc net.PacketConn) net.PacketConn {
 	if !e.lat.on() {
 		return pc
 	}
-	return &delayedPacketConn{PacketConn: pc, l: &e.lat}
+	c := &delayedPacketConn{PacketConn: pc, l: &e.lat, local: pc.LocalAddr().String()}
+	e.lat.sockets.Store(c.local, true)
+	return c
 }
 
 // delayedPacketConn sends each packet late, or not at all.
 type delayedPacketConn struct {
 	net.PacketConn
-	l *latency
+	l     *latency
+	local string // the socket's address, in latency.sockets
 
 	mu     sync.Mutex
 	closed bool
@@ -46,6 +50,11 @@ func (c *delayedPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		return len(p), nil
 	}
 	d := c.l.delay(2 * c.l.d)
+	if _, internal := c.l.sockets.Load(addr.String()); internal {
+		// Relay to relay (two relay-only peers): a hop inside the
+		// service; each peer's own link already pays its delay.
+		d = 0
+	}
 	if d <= 0 {
 		return c.PacketConn.WriteTo(p, addr)
 	}
@@ -65,6 +74,7 @@ func (c *delayedPacketConn) Close() error {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
+	c.l.sockets.Delete(c.local)
 	return c.PacketConn.Close()
 }
 

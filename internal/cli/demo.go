@@ -36,6 +36,7 @@ type demoOptions struct {
 	Dir     string
 	Codec   string
 	Report  string
+	Latency time.Duration // the emulator's --latency (emulatorfaults.go)
 }
 
 func init() {
@@ -88,6 +89,7 @@ and 90th percentile time to first frame.`,
 	opts.Session.Seconds = 5
 	f.IntVar(&opts.Viewers, "viewers", 1, "number of viewers")
 	f.BoolVar(&opts.JSON, "json", false, "print the timelines and stats as JSON")
+	f.DurationVar(&opts.Latency, "latency", 0, "one-way delay between each client and the emulator (RTT 2×latency), as kvsrtc emulator --latency; with --force-turn media pays it too")
 	f.IntVar(&opts.Bench, "bench", 0, "measure time to first video frame over N cold and N warm viewers")
 	f.StringVar(&opts.Dir, "dir", "", "write the recordings here (default: a new temporary directory)")
 	f.StringVar(&opts.Codec, "codec", "h264", "video codec of the clip: h264 or vp8")
@@ -127,7 +129,7 @@ type demoEnv struct {
 
 // startDemoEnv starts the emulator and creates the channel, recording the
 // creation in tl.
-func startDemoEnv(ctx context.Context, tl *session.Timeline) (*demoEnv, error) {
+func startDemoEnv(ctx context.Context, tl *session.Timeline, latency time.Duration) (*demoEnv, error) {
 	// The service takes 3 connections a second per channel, 5 SDP and 20
 	// ICE messages a second per connection (§7). The signaling client
 	// paces its messages to the last two, so they stay; the demo starts
@@ -136,7 +138,7 @@ func startDemoEnv(ctx context.Context, tl *session.Timeline) (*demoEnv, error) {
 	// TURNPlainTCP: the demo shows every relay transport, plain TCP
 	// (--relay-transport tcp) included, which the service and the default
 	// emulator do not offer.
-	e, err := emulator.Start(ctx, emulator.Options{Limits: emulator.Limits{ConnectsPerSecond: -1}, TURNPlainTCP: true})
+	e, err := emulator.Start(ctx, emulator.Options{Limits: emulator.Limits{ConnectsPerSecond: -1}, TURNPlainTCP: true, Latency: latency})
 	if err != nil {
 		return nil, fmt.Errorf("start emulator: %w", err)
 	}
@@ -179,7 +181,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	ios := opts.IO
 	opts.Session.Loopback = true // every peer is in this process
 	mtl := session.NewTimeline(time.Now())
-	d, err := startDemoEnv(ctx, mtl)
+	d, err := startDemoEnv(ctx, mtl, opts.Latency)
 	if err != nil {
 		return err
 	}
