@@ -80,7 +80,7 @@ func (e *Emulator) delayConn(c net.Conn) net.Conn {
 
 // wrap delays what c reads by rd and what it writes by wd (plus jitter).
 func (l *latency) wrap(c net.Conn, rd, wd time.Duration) *delayedConn {
-	dc := &delayedConn{Conn: c, l: l, rd: rd, wd: wd, in: make(chan chunk, 16), out: make(chan chunk, 64),
+	dc := &delayedConn{Conn: c, l: l, rd: rd, wd: wd, in: make(chan chunk, 16), out: make(chan chunk, 256), // a burst of frames written within one delay must not block the relay (peerQueue)
 		changed: make(chan struct{}), closed: make(chan struct{})}
 	l.wg.Add(2)
 	go dc.readLoop()
