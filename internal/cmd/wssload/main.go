@@ -177,6 +177,17 @@ func run(n, rate int, dur, settle time.Duration, bin string) error {
 	for i := range conns {
 		conns[i] = make([]*websocket.Conn, 1+viewersPerChannel)
 	}
+	// The emulator takes at most 5,000 connections from one source address
+	// (emulator.Limits.MaxConnsPerSource): 4,000 from each of 127.0.0.1,
+	// 127.0.0.2, … (all of 127.0.0.0/8 is loopback on Linux).
+	const perSource = 4000
+	var sources []*http.Client
+	for j := range (n + perSource - 1) / perSource {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+j))}}
+		str := tr.Clone()
+		str.DialContext = d.DialContext
+		sources = append(sources, &http.Client{Transport: str})
+	}
 	var opened atomic.Int64
 	g = errgroup.Group{}
 	g.SetLimit(128)
@@ -185,7 +196,7 @@ func run(n, rate int, dur, settle time.Duration, bin string) error {
 	for k := range 1 + viewersPerChannel {
 		for i := range nch {
 			g.Go(func() error {
-				c, err := dialRetry(ctx, hc, urls[i][k])
+				c, err := dialRetry(ctx, sources[(k*nch+i)/perSource], urls[i][k])
 				if err != nil {
 					return fmt.Errorf("channel %d connection %d: %w", i, k, err)
 				}
