@@ -1,7 +1,7 @@
 // call.mjs sends one request with an unmodified AWS JS v3 client and prints
 // the outcome as one JSON line on stdout. The Go package internal/jsrun runs it.
 //
-//   node call.mjs <kinesisvideo|signaling> <OperationName> '<json input>' [--endpoint URL]
+//   node call.mjs <kinesisvideo|signaling|storage> <OperationName> '<json input>' [--endpoint URL]
 //
 // Configuration comes from the environment:
 //
@@ -30,12 +30,16 @@ const clients = {
     pkg: "@aws-sdk/client-kinesis-video-signaling",
     ctor: "KinesisVideoSignalingClient",
   },
+  storage: {
+    pkg: "@aws-sdk/client-kinesis-video-webrtc-storage",
+    ctor: "KinesisVideoWebRTCStorageClient",
+  },
 };
 
 function usage(msg) {
   process.stderr.write(
     `call.mjs: ${msg}\n` +
-      "usage: node call.mjs <kinesisvideo|signaling> <OperationName> '<json input>' [--endpoint URL]\n",
+      "usage: node call.mjs <kinesisvideo|signaling|storage> <OperationName> '<json input>' [--endpoint URL]\n",
   );
   process.exit(2);
 }

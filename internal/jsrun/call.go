@@ -22,6 +22,10 @@ const (
 	// Signaling is the HTTPS data plane client, KinesisVideoSignalingClient
 	// from @aws-sdk/client-kinesis-video-signaling.
 	Signaling = "signaling"
+	// Storage is the WebRTC ingestion client, KinesisVideoWebRTCStorageClient
+	// from @aws-sdk/client-kinesis-video-webrtc-storage, sent to a WEBRTC
+	// endpoint.
+	Storage = "storage"
 )
 
 // Env is everything the JS client learns about its surroundings.
@@ -80,7 +84,7 @@ func (r *Result) Decode(v any) error {
 const waitDelay = 5 * time.Second
 
 // Call sends operation op (such as "GetIceServerConfig") with the JS client
-// named by client (KinesisVideo or Signaling); input is marshalled to JSON and
+// named by client (KinesisVideo, Signaling or Storage); input is marshalled to JSON and
 // nil means {}. A service or network error is reported in the Result; the
 // error is for harness failures. Node is killed when ctx ends.
 func Call(ctx context.Context, env Env, client, op string, input any) (*Result, error) {
@@ -88,8 +92,8 @@ func Call(ctx context.Context, env Env, client, op string, input any) (*Result, 
 	fail := func(err error) (*Result, error) {
 		return nil, fmt.Errorf("jsrun: %s %s: %w", client, op, err)
 	}
-	if client != KinesisVideo && client != Signaling {
-		return fail(fmt.Errorf("unknown client %q (want %q or %q)", client, KinesisVideo, Signaling))
+	if client != KinesisVideo && client != Signaling && client != Storage {
+		return fail(fmt.Errorf("unknown client %q (want %q, %q or %q)", client, KinesisVideo, Signaling, Storage))
 	}
 	if op == "" || strings.ContainsAny(op, " \t\n") {
 		return fail(fmt.Errorf("bad operation name %q", op))
