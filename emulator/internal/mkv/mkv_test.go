@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvsrtc/kvsrtc/media"
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 )
@@ -76,7 +77,7 @@ func clip(t *testing.T) (video, audio [][]byte) {
 }
 
 func hasSlice(au []byte) bool {
-	for _, n := range splitAnnexB(au) {
+	for _, n := range media.SplitAnnexB(au) {
 		if t := n[0] & 0x1f; t == 1 || t == 5 {
 			return true
 		}

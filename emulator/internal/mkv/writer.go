@@ -1,7 +1,8 @@
 // Package mkv records the emulator's ingested WebRTC media (H.264 + Opus) as
 // Matroska fragments, lists them and exports a time range as one file. It
-// writes with at-wat/ebml-go, as package media does for the client (the
-// emulator may not import client packages).
+// writes with at-wat/ebml-go directly: package media's writer records one
+// file per viewer, not the fragments a stream is stored as (its H.264
+// helpers are shared: media is a leaf package).
 package mkv
 
 import (
@@ -13,6 +14,7 @@ import (
 
 	"github.com/at-wat/ebml-go/mkvcore"
 	"github.com/at-wat/ebml-go/webm"
+	"github.com/kvsrtc/kvsrtc/media"
 )
 
 // opusSampleRate is WebRTC Opus's clock (RFC 7587).
@@ -35,12 +37,12 @@ type file struct {
 // newFile writes the header to w, with codec parameters from key, the first
 // video keyframe (Annex-B).
 func newFile(w io.WriteSeeker, start time.Time, key []byte, channels int) (*file, error) {
-	sps, pps := parameterSets(key)
-	priv, err := avcDecoderConfig(sps, pps)
+	sps, pps := media.ParameterSets(key)
+	priv, err := media.AVCDecoderConfig(sps, pps)
 	if err != nil {
 		return nil, fmt.Errorf("first keyframe: %w", err)
 	}
-	width, height, err := spsDimensions(sps)
+	width, height, err := media.SPSDimensions(sps)
 	if err != nil {
 		return nil, fmt.Errorf("first keyframe: sps: %w", err)
 	}
@@ -102,7 +104,7 @@ func (f *file) writeVideo(t time.Time, au []byte, key bool) error {
 	if err := f.err(); err != nil {
 		return err
 	}
-	_, err := f.video.Write(key, f.timecode(0, t), annexBToAVC(au))
+	_, err := f.video.Write(key, f.timecode(0, t), media.AnnexBToAVC(au))
 	return err
 }
 
