@@ -242,46 +242,19 @@ func (c *call) describeSignalingChannel() (any, *apiError) {
 
 func (c *call) listSignalingChannels() (any, *apiError) {
 	var in struct {
-		MaxResults           *int    `json:"MaxResults"`
-		NextToken            *string `json:"NextToken"`
-		ChannelNameCondition *struct {
-			ComparisonOperator *string `json:"ComparisonOperator"`
-			ComparisonValue    *string `json:"ComparisonValue"`
-		} `json:"ChannelNameCondition"`
+		MaxResults           *int           `json:"MaxResults"`
+		NextToken            *string        `json:"NextToken"`
+		ChannelNameCondition *nameCondition `json:"ChannelNameCondition"`
 	}
 	if err := c.decode(&in); err != nil {
 		return nil, err
 	}
-	var v validator
-	v.intRange("maxResults", in.MaxResults, 1, 10000)
-	v.str("nextToken", in.NextToken, 0, 1024, reNextToken, patNextToken)
-	prefix := ""
-	if cond := in.ChannelNameCondition; cond != nil {
-		v.enum("channelNameCondition.comparisonOperator", cond.ComparisonOperator, "BEGINS_WITH")
-		v.str("channelNameCondition.comparisonValue", cond.ComparisonValue, 1, 256, reChannelName, patChannelName)
-		if cond.ComparisonValue != nil {
-			prefix = *cond.ComparisonValue
-		}
-	}
-	if err := v.err(); err != nil {
+	pg, err := c.listInput(in.MaxResults, in.NextToken, in.ChannelNameCondition, "channelNameCondition", "after:",
+		"kinesisvideo:ListSignalingChannels", false)
+	if err != nil {
 		return nil, err
 	}
-	if err := c.authorize("kinesisvideo:ListSignalingChannels", "*", false); err != nil {
-		return nil, err
-	}
-	after := ""
-	if in.NextToken != nil && *in.NextToken != "" {
-		b, err := base64.StdEncoding.DecodeString(*in.NextToken)
-		if err != nil || !strings.HasPrefix(string(b), "after:") {
-			return nil, errInvalidArgument("NextToken is not a token this service returned")
-		}
-		after = strings.TrimPrefix(string(b), "after:")
-	}
-	limit := defaultListLimit
-	if in.MaxResults != nil {
-		limit = *in.MaxResults
-	}
-	page, more := c.e.store.list(c.cred.Account, prefix, after, limit)
+	page, more := c.e.store.list(c.cred.Account, pg.prefix, pg.after, pg.limit)
 	out := struct {
 		ChannelInfoList []channelInfo `json:"ChannelInfoList"`
 		NextToken       string        `json:"NextToken,omitempty"`
@@ -290,9 +263,62 @@ func (c *call) listSignalingChannels() (any, *apiError) {
 		out.ChannelInfoList = append(out.ChannelInfoList, infoOf(ch))
 	}
 	if more {
-		out.NextToken = base64.StdEncoding.EncodeToString([]byte("after:" + page[len(page)-1].Name))
+		out.NextToken = pg.token(page[len(page)-1].Name)
 	}
 	return out, nil
+}
+
+// nameCondition is the models' ChannelNameCondition and StreamNameCondition.
+type nameCondition struct {
+	ComparisonOperator *string `json:"ComparisonOperator"`
+	ComparisonValue    *string `json:"ComparisonValue"`
+}
+
+// listPage is the page a List* call asks for.
+type listPage struct {
+	prefix, after string // names beginning with prefix, after this one
+	limit         int
+	tag           string // what this list's NextTokens begin with
+}
+
+// token is the NextToken for a page that ended at name last.
+func (p listPage) token(last string) string {
+	return base64.StdEncoding.EncodeToString([]byte(p.tag + last))
+}
+
+// listInput checks a List* call's MaxResults, NextToken and name condition
+// (field is its member name in error messages), authorizes action, then
+// reads the NextToken (one this list returned: tag names the list), and
+// returns the page they ask for.
+func (c *call) listInput(maxResults *int, nextToken *string, cond *nameCondition, field, tag, action string, dataPlane bool) (listPage, *apiError) {
+	var v validator
+	v.intRange("maxResults", maxResults, 1, 10000)
+	v.str("nextToken", nextToken, 0, 1024, reNextToken, patNextToken)
+	pg := listPage{limit: defaultListLimit, tag: tag}
+	if cond != nil {
+		v.enum(field+".comparisonOperator", cond.ComparisonOperator, "BEGINS_WITH")
+		v.str(field+".comparisonValue", cond.ComparisonValue, 1, 256, reChannelName, patChannelName)
+		if cond.ComparisonValue != nil {
+			pg.prefix = *cond.ComparisonValue
+		}
+	}
+	if err := v.err(); err != nil {
+		return listPage{}, err
+	}
+	if err := c.authorize(action, "*", dataPlane); err != nil {
+		return listPage{}, err
+	}
+	if nextToken != nil && *nextToken != "" {
+		b, err := base64.StdEncoding.DecodeString(*nextToken)
+		if err != nil || !strings.HasPrefix(string(b), tag) {
+			return listPage{}, errInvalidArgument("NextToken is not a token this service returned")
+		}
+		pg.after = strings.TrimPrefix(string(b), tag)
+	}
+	if maxResults != nil {
+		pg.limit = *maxResults
+	}
+	return pg, nil
 }
 
 func (c *call) updateSignalingChannel() (any, *apiError) {

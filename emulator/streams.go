@@ -1,11 +1,9 @@
 package emulator
 
 import (
-	"encoding/base64"
 	"fmt"
 	"regexp"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -206,46 +204,19 @@ func (c *call) describeStream() (any, *apiError) {
 
 func (c *call) listStreams() (any, *apiError) {
 	var in struct {
-		MaxResults          *int    `json:"MaxResults"`
-		NextToken           *string `json:"NextToken"`
-		StreamNameCondition *struct {
-			ComparisonOperator *string `json:"ComparisonOperator"`
-			ComparisonValue    *string `json:"ComparisonValue"`
-		} `json:"StreamNameCondition"`
+		MaxResults          *int           `json:"MaxResults"`
+		NextToken           *string        `json:"NextToken"`
+		StreamNameCondition *nameCondition `json:"StreamNameCondition"`
 	}
 	if err := c.decode(&in); err != nil {
 		return nil, err
 	}
-	var v validator
-	v.intRange("maxResults", in.MaxResults, 1, 10000)
-	v.str("nextToken", in.NextToken, 0, 1024, reNextToken, patNextToken)
-	prefix := ""
-	if cond := in.StreamNameCondition; cond != nil {
-		v.enum("streamNameCondition.comparisonOperator", cond.ComparisonOperator, "BEGINS_WITH")
-		v.str("streamNameCondition.comparisonValue", cond.ComparisonValue, 1, 256, reChannelName, patChannelName)
-		if cond.ComparisonValue != nil {
-			prefix = *cond.ComparisonValue
-		}
-	}
-	if err := v.err(); err != nil {
+	pg, err := c.listInput(in.MaxResults, in.NextToken, in.StreamNameCondition, "streamNameCondition", "stream:",
+		"kinesisvideo:ListStreams", streamAuthz)
+	if err != nil {
 		return nil, err
 	}
-	if err := c.authorize("kinesisvideo:ListStreams", "*", streamAuthz); err != nil {
-		return nil, err
-	}
-	after := ""
-	if in.NextToken != nil && *in.NextToken != "" {
-		b, err := base64.StdEncoding.DecodeString(*in.NextToken)
-		if err != nil || !strings.HasPrefix(string(b), "stream:") {
-			return nil, errInvalidArgument("NextToken is not a token this service returned")
-		}
-		after = strings.TrimPrefix(string(b), "stream:")
-	}
-	limit := defaultListLimit
-	if in.MaxResults != nil {
-		limit = *in.MaxResults
-	}
-	page, more := c.e.streams.list(c.cred.Account, prefix, after, limit)
+	page, more := c.e.streams.list(c.cred.Account, pg.prefix, pg.after, pg.limit)
 	out := struct {
 		StreamInfoList []streamInfo `json:"StreamInfoList"`
 		NextToken      string       `json:"NextToken,omitempty"`
@@ -254,7 +225,7 @@ func (c *call) listStreams() (any, *apiError) {
 		out.StreamInfoList = append(out.StreamInfoList, streamInfoOf(s))
 	}
 	if more {
-		out.NextToken = base64.StdEncoding.EncodeToString([]byte("stream:" + page[len(page)-1].Name))
+		out.NextToken = pg.token(page[len(page)-1].Name)
 	}
 	return out, nil
 }
