@@ -172,17 +172,7 @@ func (v *Viewer) answerStorage(ctx context.Context, l *link, offer wire.SessionD
 		v.dc = dc
 		v.mu.Unlock()
 	})
-	base := v.mediaBase()
-	p.pc.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		v.wg.Add(1)
-		go func() {
-			defer v.wg.Done()
-			v.read(track, p, base)
-		}()
-	})
-	if v.opts.OnPeerConnection != nil {
-		v.opts.OnPeerConnection(v.opts.ClientID, p.pc)
-	}
+	v.receive(p)
 	// The media the storage session sends: what its offer sends on.
 	if err := v.startRecording(offer.SDP); err != nil {
 		_ = p.pc.Close()

@@ -267,17 +267,7 @@ func (v *Viewer) newAttempt(ctx context.Context, cfg resolve.ICEConfig, tl *Time
 	v.mu.Lock()
 	v.dc = dc
 	v.mu.Unlock()
-	base := v.mediaBase()
-	p.pc.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		v.wg.Add(1)
-		go func() {
-			defer v.wg.Done()
-			v.read(track, p, base)
-		}()
-	})
-	if v.opts.OnPeerConnection != nil {
-		v.opts.OnPeerConnection(v.opts.ClientID, p.pc)
-	}
+	v.receive(p)
 	a.offerStart = time.Now()
 	sd, err := p.pc.CreateOffer(offerOptions(trickle))
 	if err != nil {

@@ -252,3 +252,19 @@ func (v *Viewer) Recording() string {
 	}
 	return v.rec.DocType()
 }
+
+// receive reads every track p gets, with media time going on from what
+// earlier peers received, and hands p to the user's OnPeerConnection hook.
+func (v *Viewer) receive(p *peer) {
+	base := v.mediaBase()
+	p.pc.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		v.wg.Add(1)
+		go func() {
+			defer v.wg.Done()
+			v.read(track, p, base)
+		}()
+	})
+	if v.opts.OnPeerConnection != nil {
+		v.opts.OnPeerConnection(v.opts.ClientID, p.pc)
+	}
+}
