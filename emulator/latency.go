@@ -165,13 +165,13 @@ func (c *delayedConn) writeLoop() {
 			t.Reset(wait)
 			<-t.C
 		}
+		c.l.writes.Add(1) // before the bytes can reach the peer, so a client that has them sees them counted
 		if _, err := c.Conn.Write(ch.b); err != nil {
 			c.mu.Lock()
 			c.writeErr = err
 			c.mu.Unlock()
 			return false
 		}
-		c.l.writes.Add(1)
 		return true
 	}
 	for {

@@ -62,8 +62,9 @@ func (c *delayedPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	c.l.wg.Add(1)
 	time.AfterFunc(d, func() {
 		defer c.l.wg.Done()
-		if _, err := c.PacketConn.WriteTo(b, addr); err == nil {
-			c.l.packets.Add(1)
+		c.l.packets.Add(1) // before the packet can reach the peer, so a client that has it sees it counted
+		if _, err := c.PacketConn.WriteTo(b, addr); err != nil {
+			c.l.packets.Add(-1)
 		}
 	})
 	return len(p), nil
