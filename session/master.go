@@ -80,7 +80,7 @@ func NewMaster(opts MasterOptions, optFns ...func(*MasterOptions)) (*Master, err
 		opts.MaxViewers = 10
 	}
 	opts.Logger = opts.Logger.With("component", "session", "role", "master")
-	opts.turn = newTURNTLS(opts.HTTPClient)
+	opts.turn = newTURNTLS(&opts.Options)
 	opts.cert = &dtlsCert{}
 	if _, err := opts.cert.get(); err != nil { // ahead of the first offer
 		return nil, fmt.Errorf("session: dtls certificate: %w", err)

@@ -135,6 +135,17 @@ type Options struct {
 	// (README, Performance).
 	DTLSHelloVerify bool
 
+	// WaitTURNPermissions makes each relay candidate wait for the TURN
+	// server's answer to a CreatePermission before its first packet to a
+	// new peer address, as pion does. By default the permission is taken
+	// as granted at once and the server's answer checked after it
+	// (retransmitted over UDP, re-sent on a stale nonce): pion sends its
+	// connectivity checks from one loop, and each wait held every other
+	// check, the host pair's too, for a round trip to the TURN server
+	// (README, Performance). A caller's SettingEngine.SetNet keeps pion's
+	// waiting for UDP TURN.
+	WaitTURNPermissions bool
+
 	turn *turnTLS  // set by NewMaster and NewViewer: TURN over TLS with HTTPClient's CA
 	cert *dtlsCert // set by NewMaster and NewViewer: one DTLS certificate for every peer connection
 }

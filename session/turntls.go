@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pion/stun/v4"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -32,15 +34,27 @@ const turnTLSTimeout = 10 * time.Second
 // neither in TLS. So the dialer does the TLS itself for the addresses of
 // turns: URLs, which it learns as peer connections are configured
 // (learn), and dials plain TCP for the rest.
+//
+// It also carries the optimistic TURN permissions (turnperm.go) unless
+// Options.WaitTURNPermissions: the TCP and TLS connections it dials, and
+// the UDP sockets pion opens for TURN through permNet, are wrapped.
 type turnTLS struct {
 	roots *x509.CertPool // the HTTPClient's; nil: the system pool alone
 	mu    sync.Mutex
 	tls   map[string]bool // host:port → a turns: URL names it
+
+	perms bool // optimistic permissions
+	creds turnCreds
+	log   *slog.Logger
 }
 
-// newTURNTLS takes the trust of hc's transport.
-func newTURNTLS(hc *http.Client) *turnTLS {
-	t := &turnTLS{tls: map[string]bool{}}
+// newTURNTLS takes the trust of o.HTTPClient's transport.
+func newTURNTLS(o *Options) *turnTLS {
+	hc := o.HTTPClient
+	t := &turnTLS{tls: map[string]bool{}, perms: !o.WaitTURNPermissions, log: o.Logger}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
 	if hc != nil {
 		if tr, ok := hc.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
 			t.roots = tr.TLSClientConfig.RootCAs
@@ -56,6 +70,11 @@ func withTURNTLS(o Options, t *turnTLS) Options {
 	user := o.SettingEngine
 	o.SettingEngine = func(se *webrtc.SettingEngine) {
 		se.SetICEProxyDialer(t)
+		if t.perms {
+			if n, err := stdnet.NewNet(); err == nil {
+				se.SetNet(permNet{Net: n, creds: &t.creds, log: t.log}) // a caller's SetNet replaces it
+			}
+		}
 		if user != nil {
 			user(se)
 		}
@@ -71,6 +90,9 @@ func (t *turnTLS) learn(servers []webrtc.ICEServer) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, s := range servers {
+		if pass, ok := s.Credential.(string); ok && s.Username != "" {
+			t.creds.add(s.Username, pass)
+		}
 		for _, raw := range s.URLs {
 			u, err := stun.ParseURI(raw)
 			if err != nil || u.Proto != stun.ProtoTypeTCP {
@@ -97,16 +119,19 @@ func (t *turnTLS) Dial(network, addr string) (net.Conn, error) {
 	t.mu.Lock()
 	useTLS := t.tls[addr]
 	t.mu.Unlock()
-	if !useTLS {
-		return c, nil
+	if useTLS {
+		host, _, _ := net.SplitHostPort(addr)
+		tc := tls.Client(c, t.config(host))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("turn over tls to %s: %w", addr, err)
+		}
+		c = tc
 	}
-	host, _, _ := net.SplitHostPort(addr)
-	tc := tls.Client(c, t.config(host))
-	if err := tc.HandshakeContext(ctx); err != nil {
-		_ = c.Close()
-		return nil, fmt.Errorf("turn over tls to %s: %w", addr, err)
+	if t.perms {
+		c = newPermStreamConn(c, &t.creds, t.log)
 	}
-	return tc, nil
+	return c, nil
 }
 
 // config verifies the server's chain against the HTTPClient's roots, then

@@ -80,7 +80,7 @@ func NewViewer(opts ViewerOptions, optFns ...func(*ViewerOptions)) (*Viewer, err
 		return nil, err
 	}
 	opts.Logger = opts.Logger.With("component", "session", "role", "viewer", "client", opts.ClientID)
-	opts.turn = newTURNTLS(opts.HTTPClient)
+	opts.turn = newTURNTLS(&opts.Options)
 	opts.cert = &dtlsCert{}
 	if _, err := opts.cert.get(); err != nil { // ahead of the first offer
 		return nil, fmt.Errorf("session: dtls certificate: %w", err)
