@@ -67,9 +67,8 @@ func reply(t *testing.T, req *stun.Message, c stun.MessageClass, attrs ...stun.S
 
 // fakeTURN is a UDP TURN server the test drives by hand.
 type fakeTURN struct {
-	pc   net.PacketConn
-	got  chan received
-	once sync.Once
+	pc  net.PacketConn
+	got chan received
 }
 
 type received struct {

@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/kvsrtc/kvsrtc/emulator"
+	"github.com/kvsrtc/kvsrtc/session"
 )
 
 // Numeric and named flags out of range are usage errors that say the
@@ -160,5 +163,29 @@ func TestMasterExpiredCredentialsExit(t *testing.T) {
 	}
 	if strings.Contains(errOut, "expiringTOKEN") {
 		t.Error("stderr holds the session token")
+	}
+}
+
+// TestSessionFlagsApply: --dtls-hello-verify and --wait-turn-permissions
+// reach the session options, and both are off by default.
+func TestSessionFlagsApply(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{nil, false}, {[]string{"--dtls-hello-verify", "--wait-turn-permissions"}, true}} {
+		var s sessionFlags
+		cmd := &cobra.Command{}
+		s.add(cmd)
+		if err := cmd.Flags().Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.parse(); err != nil {
+			t.Fatal(err)
+		}
+		var o session.Options
+		s.apply(&o)
+		if o.DTLSHelloVerify != tc.want || o.WaitTURNPermissions != tc.want {
+			t.Errorf("%v: DTLSHelloVerify %v, WaitTURNPermissions %v, want %v", tc.args, o.DTLSHelloVerify, o.WaitTURNPermissions, tc.want)
+		}
 	}
 }

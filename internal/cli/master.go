@@ -33,6 +33,8 @@ type sessionFlags struct {
 	NoTrickle      bool
 	Loopback       bool
 	CredsRetry     time.Duration
+	HelloVerify    bool
+	WaitTURNPerms  bool
 
 	relay session.RelayTransport
 }
@@ -43,6 +45,8 @@ func (s *sessionFlags) add(cmd *cobra.Command) {
 	f.BoolVar(&s.ForceTURN, "force-turn", false, "use TURN relay candidates only")
 	f.StringVar(&s.RelayTransport, "relay-transport", "", "keep only the TURN URIs of this transport: udp, tcp or tls")
 	f.BoolVar(&s.NoTrickle, "no-trickle", false, "send complete SDP after ICE gathering instead of trickling candidates")
+	f.BoolVar(&s.HelloVerify, "dtls-hello-verify", false, "make the DTLS server send a HelloVerifyRequest (cookie) before its certificate: one round trip more to the first frame; see the README on the trade-off")
+	f.BoolVar(&s.WaitTURNPerms, "wait-turn-permissions", false, "let each relay candidate wait for the TURN server's CreatePermission answer before its first packet to a peer, as pion does (slower: every check waits behind it)")
 	f.DurationVar(&s.CredsRetry, "credentials-retry", session.DefaultCredentialsRetry,
 		"when signaling keeps refusing the credentials (expired, not refreshable), exit with code 3 after this long (0: keep trying)")
 }
@@ -74,6 +78,7 @@ func (s *sessionFlags) duration() time.Duration {
 func (s *sessionFlags) apply(o *session.Options) {
 	o.ForceTURN, o.RelayTransport, o.NoTrickle = s.ForceTURN, s.relay, s.NoTrickle
 	o.CredentialsRetry = s.CredsRetry
+	o.DTLSHelloVerify, o.WaitTURNPermissions = s.HelloVerify, s.WaitTURNPerms
 	if s.CredsRetry == 0 {
 		o.CredentialsRetry = -1 // keep trying
 	}
