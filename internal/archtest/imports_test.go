@@ -30,6 +30,7 @@ var allowed = map[string][]string{
 	"metrics": {"session", "signaling", "resolve", "creds", "channel", "wire", "media", "emulator"},
 	// Test-only helpers and the CLI may use everything below them.
 	"internal/jsrun":    {},
+	"internal/pyrun":    {},
 	"internal/archtest": {},
 	"internal/cmd":      {}, // measurement programs: third-party code only
 	"internal/soak":     {}, // the soak suite: tests only
