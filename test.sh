@@ -12,6 +12,9 @@ die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
 command -v go >/dev/null || die "go not found on PATH: install Go $(sed -n 's/^go //p' go.mod) or later"
 command -v node >/dev/null || die "node not found on PATH: install Node.js 20 (Debian 12's nodejs is 18, too old)"
 command -v npm >/dev/null || die "npm not found on PATH: install npm with Node.js 20"
+# boto3 and the AWS CLI v1 (internal/pyrun) come with the machine image, not from PyPI.
+python3 -c 'import boto3' 2>/dev/null || die "python3 with boto3 not found on PATH: install python3 and pip install boto3"
+command -v aws >/dev/null || die "aws (the AWS CLI) not found on PATH: pip install awscli"
 
 # apt_install installs the Debian packages that are not installed yet; it
 # runs apt-get update at most once per run.
