@@ -140,6 +140,10 @@ func (e *Emulator) serveOperation(r *http.Request, rt *route) *apiError {
 	if aerr != nil {
 		return aerr
 	}
+	if s, ok := out.(streamed); ok { // a media payload (media.go)
+		rt.respond = s
+		return nil
+	}
 	data, err := json.Marshal(out)
 	if _, ok := out.(noContent); ok {
 		data = nil // no output shape: 200 with an empty body
@@ -217,6 +221,9 @@ func (e *Emulator) route(r *http.Request) (*route, string) {
 	p := r.URL.Path
 	if op, ok := controlOps[strings.TrimPrefix(p, "/")]; ok {
 		return &route{name: op.name, run: op.run}, docControlPlane
+	}
+	if rt, ok := mediaRoute(r); ok { // a stream's data endpoint (media.go)
+		return rt, docMedia
 	}
 	if rt, ok := storageRoute(p); ok { // WEBRTC endpoint /w-<id> (storage.go)
 		return rt, docStorage

@@ -5,4 +5,5 @@ package emulator
 type ingest struct {
 	streams *streamStore
 	storage storageService
+	media   mediaState // media.go
 }

@@ -99,6 +99,8 @@ type Options struct {
 	AdminToken string
 	// Storage configures WebRTC ingestion (JoinStorageSession, storage.go).
 	Storage StorageOptions
+	// Media configures reading stored media back (GetMedia, GetClip, media.go).
+	Media MediaOptions
 	// Logger receives the emulator's logs. Nil discards them.
 	Logger *slog.Logger
 	// IoT, if set, also serves the AWS IoT credentials provider (mutual
