@@ -9,5 +9,6 @@ import (
 )
 
 func main() {
+	raiseGCFloor(os.Args[1:])
 	os.Exit(cli.Main(os.Args[1:]))
 }
