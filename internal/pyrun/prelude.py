@@ -11,6 +11,7 @@ import sys as _sys
 
 import boto3
 import botocore
+import botocore.config
 import botocore.exceptions
 from botocore import xform_name as _xform_name
 
