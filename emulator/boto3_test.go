@@ -2,6 +2,8 @@ package emulator_test
 
 import (
 	"context"
+	"crypto/tls"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -282,4 +284,54 @@ func checkEndpoints(t *testing.T, r map[string]*pyrun.Result) {
 	wantError(t, r, "join_missing", "ResourceNotFoundException", 404)
 	// §6: WEBRTC only for a channel whose media storage is ENABLED.
 	wantError(t, r, "endpoint_no_storage", "InvalidArgumentException", 400)
+}
+
+// The control-plane hosts botocore derives for a region without an endpoint
+// override are the ones the service-shaped mode maps to the emulator
+// (HostsLine), and the emulator's certificate covers them and the FIPS hosts
+// (AWS_USE_FIPS_ENDPOINT), so an unmodified boto3 verifies it. botocore
+// resolves aws-us-gov to kinesisvideo-fips.<region>.amazonaws.com, which the
+// emulator's hosts line and certificate lacked.
+func TestBotocoreEndpoints(t *testing.T) {
+	if err := pyrun.Check(); err != nil {
+		t.Fatal(err)
+	}
+	regions := []string{"us-west-2", "cn-north-1", "us-gov-west-1"}
+	services := []string{"kinesisvideo", "kinesis-video-signaling", "kinesis-video-webrtc-storage"}
+	e := emulatortest.Start(t, emulator.Options{})
+	script, err := os.ReadFile(filepath.Join("testdata", "python", "endpoints.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	var got map[string]map[string]map[string]string
+	if err := pyrun.Run(ctx, pyEnv(e, e.Credential()), string(script), map[string]any{"regions": regions, "services": services}, &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, region := range regions {
+		t.Run(region, func(t *testing.T) {
+			e := emulatortest.Start(t, emulator.Options{Region: region})
+			addr := strings.TrimPrefix(e.URL(), "https://")
+			for _, mode := range []string{"default", "fips"} {
+				for _, s := range services {
+					u, err := url.Parse(got[region][mode][s])
+					if err != nil || u.Scheme != "https" || u.Port() != "" {
+						t.Errorf("%s %s: endpoint %q", mode, s, got[region][mode][s])
+						continue
+					}
+					if mode == "default" && !slices.Contains(emulator.ServiceHosts(e), u.Host) {
+						t.Errorf("%s: botocore sends to %s, the hosts line maps %v", s, u.Host, emulator.ServiceHosts(e))
+					}
+					d := tls.Dialer{Config: &tls.Config{RootCAs: e.CertPool(), ServerName: u.Host, MinVersion: tls.VersionTLS12}}
+					conn, err := d.DialContext(ctx, "tcp", addr)
+					if err != nil {
+						t.Errorf("%s %s: TLS as %s: %v", mode, s, u.Host, err)
+						continue
+					}
+					conn.Close()
+				}
+			}
+		})
+	}
 }

@@ -35,7 +35,8 @@ func (e *Emulator) Env() []string {
 // HostsLine is the /etc/hosts line that sends the service's control-plane
 // and STUN host names for the emulated region to the emulator, e.g.
 // "127.0.0.1 kinesisvideo.us-west-2.amazonaws.com
-// stun.kinesisvideo.us-west-2.amazonaws.com" (.amazonaws.com.cn in China).
+// stun.kinesisvideo.us-west-2.amazonaws.com" (.amazonaws.com.cn in China;
+// in aws-us-gov with the FIPS host too, serviceHosts).
 // Clients without an endpoint override (the C SDK samples build both names
 // themselves, spec §3.3) need it, and the service-shaped mode
 // (Options.ServicePorts), which serves those names' ports. It is "" in the
@@ -44,7 +45,26 @@ func (e *Emulator) HostsLine() string {
 	if !e.opts.ServicePorts {
 		return ""
 	}
-	return e.listenIP.String() + " " + e.ControlPlaneHost() + " stun." + e.ControlPlaneHost()
+	return e.listenIP.String() + " " + strings.Join(e.serviceHosts(), " ") + " stun." + e.ControlPlaneHost()
+}
+
+// serviceHosts are the control-plane host names clients derive for the
+// region without an endpoint override: ControlPlaneHost, and in aws-us-gov
+// also kinesisvideo-fips.<region>.amazonaws.com, the name botocore's (and
+// the other AWS SDKs') endpoint rules resolve there (botocore
+// data/kinesisvideo/2017-09-30/endpoint-rule-set-1.json; the C SDK keeps
+// building the plain name, §2.1). The certificate covers both (pki.go).
+func (e *Emulator) serviceHosts() []string {
+	hosts := []string{e.ControlPlaneHost()}
+	if e.partition == "aws-us-gov" {
+		hosts = append(hosts, fipsHost(e.opts.Region, e.dnsSuffix))
+	}
+	return hosts
+}
+
+// fipsHost is the FIPS control-plane host of region (§2.1).
+func fipsHost(region, dnsSuffix string) string {
+	return "kinesisvideo-fips." + region + "." + dnsSuffix
 }
 
 // ControlPlaneHost is the service's control-plane host name for the

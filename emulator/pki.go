@@ -44,6 +44,9 @@ func serverNames(region, dnsSuffix string) []string {
 		"localhost",
 		"kinesisvideo." + region + "." + dnsSuffix,
 		"*.kinesisvideo." + region + "." + dnsSuffix,
+		// The FIPS host: botocore's default in aws-us-gov, and everywhere
+		// with AWS_USE_FIPS_ENDPOINT=true (env.go serviceHosts).
+		fipsHost(region, dnsSuffix),
 	}
 }
 
