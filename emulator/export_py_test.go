@@ -2,4 +2,4 @@ package emulator
 
 // ServiceHosts are the control-plane host names HostsLine maps to the
 // emulator in the service-shaped mode.
-func ServiceHosts(e *Emulator) []string { return []string{e.ControlPlaneHost()} }
+func ServiceHosts(e *Emulator) []string { return e.serviceHosts() }
