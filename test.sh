@@ -85,3 +85,4 @@ fuzz() {
 fuzz ./wire/ FuzzDecodeClientMessage
 fuzz ./wire/ FuzzDecodeServerMessage
 fuzz ./emulator/internal/sigv4/ FuzzVerifyQuery
+fuzz ./emulator/internal/mkv/ FuzzMergeChunks

@@ -81,7 +81,10 @@ func registerMediaOps() bool {
 // (kinesis-video-archived-media), both API 2017-09-30, restJson1, with the
 // control plane's error shapes ({"Message": …}).
 var mediaOps = map[string]operation{
-	"/getMedia": {"GetMedia", (*call).getMedia},
+	"/getMedia":                {"GetMedia", (*call).getMedia},
+	"/getClip":                 {"GetClip", (*call).getClip},
+	"/listFragments":           {"ListFragments", (*call).listFragments},
+	"/getMediaForFragmentList": {"GetMediaForFragmentList", (*call).getMediaForFragmentList},
 }
 
 const docMedia = "https://kinesisvideo.amazonaws.com/doc/2017-09-30/"

@@ -19,7 +19,7 @@ type ChunkTags struct {
 	FragmentNumber                     string
 	ServerTimestamp, ProducerTimestamp time.Time
 	// MillisBehindNow and ContinuationToken come after them, in a second
-	// Tags element (as FragmentMetadataVisitor in AWS's
+	// Tags element, when ContinuationToken is set (as FragmentMetadataVisitor in AWS's
 	// amazon-kinesis-video-streams-parser-library reads them).
 	MillisBehindNow   int64
 	ContinuationToken string
@@ -95,8 +95,12 @@ func WriteChunk(w io.Writer, f Fragment, tags ChunkTags) (int64, error) {
 		clusters = append(clusters, webm.Cluster{Timecode: uint64(base.UnixMilli()) + cl.Timecode, SimpleBlock: cl.SimpleBlock})
 	}
 	tracks := doc.Segment.Tracks
-	after := tagList("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", strconv.FormatInt(max(tags.MillisBehindNow, 0), 10),
-		"AWS_KINESISVIDEO_CONTINUATION_TOKEN", tags.ContinuationToken)
+	var after *chunkTagList // GetMedia's; GetMediaForFragmentList has none
+	if tags.ContinuationToken != "" {
+		a := tagList("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", strconv.FormatInt(max(tags.MillisBehindNow, 0), 10),
+			"AWS_KINESISVIDEO_CONTINUATION_TOKEN", tags.ContinuationToken)
+		after = &a
+	}
 	out := chunkDoc{Header: chunkHeader(), Segment: chunkSegment{
 		Info:   webm.Info{TimecodeScale: 1e6, MuxingApp: "kvsrtc-emulator", WritingApp: "kvsrtc-emulator"},
 		Tracks: &tracks,
@@ -104,7 +108,7 @@ func WriteChunk(w io.Writer, f Fragment, tags ChunkTags) (int64, error) {
 			"AWS_KINESISVIDEO_SERVER_TIMESTAMP", tagSeconds(tags.ServerTimestamp),
 			"AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", tagSeconds(tags.ProducerTimestamp)),
 		Cluster: clusters,
-		After:   &after,
+		After:   after,
 	}}
 	return marshalTo(w, &out)
 }

@@ -107,3 +107,24 @@ func mustMerge(t *testing.T, b []byte) []byte {
 	}
 	return m
 }
+
+// MergeChunks reads what a client received: any bytes, never a panic, and
+// a merge of a merge is the same.
+func FuzzMergeChunks(f *testing.F) {
+	var b bytes.Buffer
+	f.Add([]byte{})
+	f.Add([]byte{0x1a, 0x45, 0xdf, 0xa3, 0x80, 0x18, 0x53, 0x80, 0x67, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	if _, err := WriteErrorChunk(&b, "1", 4000, "x"); err == nil {
+		f.Add(b.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := MergeChunks(data)
+		if err != nil {
+			return
+		}
+		m2, err := MergeChunks(m)
+		if err != nil || !bytes.Equal(m, m2) {
+			t.Fatalf("merge of a merge: %v (%d → %d bytes)", err, len(m), len(m2))
+		}
+	})
+}

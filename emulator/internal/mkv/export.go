@@ -82,6 +82,23 @@ type frame struct {
 // ends, a newer session replaced an older one, so the older's frames from
 // the newer's start (a keyframe) on are dropped.
 func Export(w io.WriteSeeker, frags []Fragment, from, to time.Time) (ExportStats, error) {
+	return export(frags, from, to, func(t time.Time, key []byte, channels int) (frameSink, error) {
+		return newFile(w, t, key, channels)
+	})
+}
+
+// frameSink receives what an export selects: from a video keyframe on,
+// video (Annex-B) and audio in time order, each track's times increasing.
+// A Matroska file (*file) is one; GetClip's MP4 collector another.
+type frameSink interface {
+	writeVideo(t time.Time, au []byte, key bool) error
+	writeAudio(t time.Time, data []byte) error
+	close() error
+}
+
+// export selects the frames of frags between from and to and writes them
+// to the sink begin makes at the first keyframe.
+func export(frags []Fragment, from, to time.Time, begin func(t time.Time, key []byte, channels int) (frameSink, error)) (ExportStats, error) {
 	var st ExportStats
 	var frames []frame
 	channels := 2
@@ -155,7 +172,7 @@ func Export(w io.WriteSeeker, frags []Fragment, from, to time.Time) (ExportStats
 	}
 	sort.SliceStable(frames, func(i, j int) bool { return frames[i].t.Before(frames[j].t) })
 
-	var out *file
+	var out frameSink
 	var lastVideo, lastAudio time.Time
 	needKey := true
 	for _, f := range frames {
@@ -176,7 +193,7 @@ func Export(w io.WriteSeeker, frags []Fragment, from, to time.Time) (ExportStats
 			needKey = false
 			if out == nil {
 				var err error
-				if out, err = newFile(w, f.t, avcToAnnexB(f.data), channels); err != nil {
+				if out, err = begin(f.t, avcToAnnexB(f.data), channels); err != nil {
 					return st, fmt.Errorf("export: %w", err)
 				}
 				st.First = f.t
