@@ -169,8 +169,8 @@ func checkLifecycle(t *testing.T, r map[string]*pyrun.Result, region, partition 
 	wantOK(t, r, "untag", nil)
 	var tags struct{ Tags map[string]string }
 	wantOK(t, r, "tags", &tags)
-	if len(tags.Tags) != 1 || tags.Tags["env"] != "test" {
-		t.Errorf("tags after tag env and untag team: %v", tags.Tags)
+	if len(tags.Tags) != 2 || tags.Tags["env"] != "test" || tags.Tags["owner"] != "Zoë 東京" {
+		t.Errorf("tags after tag env and owner, untag team: %v", tags.Tags)
 	}
 
 	var stream struct{ StreamARN string }
@@ -179,6 +179,11 @@ func checkLifecycle(t *testing.T, r map[string]*pyrun.Result, region, partition 
 		t.Errorf("create stream: %q", stream.StreamARN)
 	}
 	wantError(t, r, "create_stream_again", "ResourceInUseException", 400)
+	var streamPages [][]string
+	wantOK(t, r, "list_stream_pages", &streamPages)
+	if want := [][]string{{"py-chan-stream"}, {"py-chan-stream-2"}}; !slices.EqualFunc(streamPages, want, slices.Equal[[]string]) {
+		t.Errorf("paginated stream list: %v, want %v", streamPages, want)
+	}
 	var sd struct {
 		StreamInfo struct {
 			StreamName, StreamARN, Status, CreationTime string
@@ -268,6 +273,11 @@ func checkEndpoints(t *testing.T, r map[string]*pyrun.Result) {
 		}
 	}
 	wantError(t, r, "ice_missing", "ResourceNotFoundException", 404)
+	var alexa map[string]any
+	wantOK(t, r, "alexa", &alexa)
+	if len(alexa) != 0 {
+		t.Errorf("SendAlexaOfferToMaster with no master: %v, want no Answer", alexa)
+	}
 
 	// No master is connected: the joins are accepted (the storage peer
 	// offers once a master is there, §6) and have no output.
@@ -333,5 +343,32 @@ func TestBotocoreEndpoints(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// botocore's standard retry mode (AWS_MAX_ATTEMPTS 3) on the emulator's
+// refusals: 429 ThrottlingException and 500 InternalFailure are retried,
+// 400 ClientLimitExceededException is not (§1.4: not in botocore's
+// throttling codes, botocore/retries/standard.py).
+func TestBoto3Retries(t *testing.T) {
+	if err := pyrun.Check(); err != nil {
+		t.Fatal(err)
+	}
+	e := emulatortest.Start(t, emulator.Options{})
+	for op, status := range map[string]int{"CreateSignalingChannel": 429, "ListSignalingChannels": 500, "DescribeSignalingChannel": 400} {
+		if _, err := e.Inject(emulator.Fault{Kind: emulator.FaultRefuse, Target: emulator.RefuseREST, Operation: op, Status: status, Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := pyEnv(e, e.Credential())
+	env.MaxAttempts = 3
+	r := runPy(t, env, "retries", nil)
+	wantOK(t, r, "create", nil)
+	wantOK(t, r, "list", nil)
+	wantError(t, r, "describe", "ClientLimitExceededException", 400)
+	for op, want := range map[string]int64{"CreateSignalingChannel": 2, "ListSignalingChannels": 2, "DescribeSignalingChannel": 1} {
+		if got := e.Requests(op); got != want {
+			t.Errorf("%s: %d requests, want %d", op, got, want)
+		}
 	}
 }

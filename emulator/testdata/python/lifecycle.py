@@ -34,13 +34,21 @@ pages = kv.get_paginator("list_signaling_channels").paginate(
     PaginationConfig={"PageSize": 1})
 r["list_pages"] = {"ok": True, "httpStatusCode": 200, "output": [[c["ChannelName"] for c in p["ChannelInfoList"]] for p in pages]}
 
-r["tag"] = call(kv, "TagResource", ResourceARN=arn, Tags=[{"Key": "env", "Value": "test"}])
+# botocore sends non-ASCII as \u escapes (json.dumps); the model's tag
+# patterns allow letters of any script.
+r["tag"] = call(kv, "TagResource", ResourceARN=arn, Tags=[{"Key": "env", "Value": "test"}, {"Key": "owner", "Value": "Zoë 東京"}])
 r["untag"] = call(kv, "UntagResource", ResourceARN=arn, TagKeyList=["team"])
 r["tags"] = call(kv, "ListTagsForResource", ResourceARN=arn)
 
 r["create_stream"] = call(kv, "CreateStream", StreamName=name + "-stream", DataRetentionInHours=24,
                           Tags={"team": "py"})
 stream_arn = out("create_stream", "StreamARN")
+r["create_stream_2"] = call(kv, "CreateStream", StreamName=name + "-stream-2", DataRetentionInHours=1)
+pages = kv.get_paginator("list_streams").paginate(
+    StreamNameCondition={"ComparisonOperator": "BEGINS_WITH", "ComparisonValue": name},
+    PaginationConfig={"PageSize": 1})
+r["list_stream_pages"] = {"ok": True, "httpStatusCode": 200,
+                          "output": [[s["StreamName"] for s in p["StreamInfoList"]] for p in pages]}
 r["create_stream_again"] = call(kv, "CreateStream", StreamName=name + "-stream")
 r["describe_stream"] = call(kv, "DescribeStream", StreamName=name + "-stream")
 r["tag_stream"] = call(kv, "TagStream", StreamName=name + "-stream", Tags={"env": "test"})
@@ -63,6 +71,9 @@ eps = {e["Protocol"]: e["ResourceEndpoint"] for e in out("endpoint_MASTER", "Res
 sig = client("kinesis-video-signaling", endpoint=eps.get("HTTPS"))
 r["ice"] = call(sig, "GetIceServerConfig", ChannelARN=arn, ClientId="py-viewer", Service="TURN")
 r["ice_minimal"] = call(sig, "GetIceServerConfig", ChannelARN=arn)
+# §3.2: no master connected, so no Answer.
+r["alexa"] = call(sig, "SendAlexaOfferToMaster", ChannelARN=arn, SenderClientId="alexa-1",
+                  MessagePayload="eyJ0eXBlIjoib2ZmZXIifQ==")
 r["ice_missing"] = call(sig, "GetIceServerConfig", ChannelARN=arn.replace("/" + name + "/", "/no-such-channel/"))
 
 # The storage service on the WEBRTC endpoint (§6): no master is connected.
