@@ -129,7 +129,7 @@ func startEmulatorMetrics(f metricsFlag, opts *emulator.Options, errOut io.Write
 		}
 		fmt.Fprintln(w, `{"healthy":true}`)
 	})
-	srv, err := metrics.Listen(f.Listen, metrics.Handler(reg, health), nil)
+	srv, err := metrics.Listen(f.Listen, withPprof(metrics.Handler(reg, health)), nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,12 +7,25 @@
 // trips at a fixed rate and prints:
 //
 //   - RSS per connection above the emulator's baseline (VmRSS from /proc),
+//   - heap and goroutine stacks in use per connection, read after a forced
+//     GC in the emulator (its /debug/pprof/heap, served with KVSRTC_PPROF=1):
+//     RSS also holds freed pages not yet returned to the OS, ±5 KB per
+//     connection between runs; the heap in use does not,
 //   - goroutines per connection (go_goroutines from its --metrics-listen),
 //   - relay round-trip p50 / p90 / p99 at the given rate.
 //
 // Usage (from the module root):
 //
 //	go run ./internal/cmd/wssload -n 10000 -rate 5000 -duration 10s
+//
+// On 2 cores the load generator's 10,000 clients compete with the
+// emulator; -emu-cpus pins the emulator (taskset -c), and running wssload
+// itself under taskset on the other cores separates them:
+//
+//	taskset -c 1 go run ./internal/cmd/wssload -emu-cpus 0 -n 10000 -rate 5000
+//
+// -profile DIR saves the emulator's heap profiles (idle.pb.gz, open.pb.gz)
+// for `go tool pprof -sample_index=inuse_space -base DIR/idle.pb.gz DIR/open.pb.gz`.
 //
 // The emulator keeps the service's quotas (3 connects per second per
 // channel, 20 ICE messages per second per connection): the dialler spreads
@@ -57,12 +70,16 @@ import (
 
 const viewersPerChannel = 9
 
+var emuCPUs, profileDir string
+
 func main() {
 	n := flag.Int("n", 1000, "connections to open (a multiple of 10: per channel 1 master + 9 viewers)")
 	rate := flag.Int("rate", 1000, "relay round trips per second while all connections are open")
 	dur := flag.Duration("duration", 10*time.Second, "how long to drive round trips")
 	bin := flag.String("bin", "", "kvsrtc binary (default: go build ./cmd/kvsrtc into a temp dir)")
 	settle := flag.Duration("settle", 3*time.Second, "wait this long after the last connect before reading RSS")
+	flag.StringVar(&emuCPUs, "emu-cpus", "", "run the emulator under `taskset -c CPUS` (e.g. 0), apart from wssload")
+	flag.StringVar(&profileDir, "profile", "", "save the emulator's heap profiles, idle and with all connections open, in this directory")
 	flag.Parse()
 	if *n < 10 || *n%10 != 0 {
 		fail(fmt.Errorf("-n %d: want a positive multiple of 10", *n))
@@ -102,6 +119,15 @@ func run(n, rate int, dur, settle time.Duration, bin string) error {
 		return err
 	}
 	emu := exec.Command(bin, "emulator", "--data", filepath.Join(tmp, "data"), "--env-file", envPath, "--metrics-listen", metricsAddr)
+	if emuCPUs != "" {
+		emu = exec.Command("taskset", append([]string{"-c", emuCPUs}, emu.Args...)...)
+	}
+	emu.Env = append(os.Environ(), "KVSRTC_PPROF=1")
+	if profileDir != "" {
+		// Sample every 4 KB allocated rather than every 512 KB, so that a
+		// profile per connection is not a handful of samples.
+		emu.Env = append(emu.Env, "GODEBUG=memprofilerate=4096")
+	}
 	emu.Stdout, emu.Stderr = io.Discard, os.Stderr
 	if err := emu.Start(); err != nil {
 		return fmt.Errorf("start emulator: %w", err)
@@ -115,6 +141,7 @@ func run(n, rate int, dur, settle time.Duration, bin string) error {
 		return err
 	}
 	env["KVSRTC_METRICS_URL"] = "http://" + metricsAddr + "/metrics"
+	debugBase := "http://" + metricsAddr
 	pem, err := os.ReadFile(env["AWS_CA_BUNDLE"])
 	if err != nil {
 		return fmt.Errorf("read the emulator CA: %w", err)
@@ -164,7 +191,13 @@ func run(n, rate int, dur, settle time.Duration, bin string) error {
 		return fmt.Errorf("create channels: %w", err)
 	}
 	tr.CloseIdleConnections()
-	time.Sleep(settle) // let the emulator's heap settle before the baseline (a measurement pause, not synchronisation)
+	time.Sleep(settle)                       // let the emulator's heap settle before the baseline (a measurement pause, not synchronisation)
+	msBase, msErr := readMemStats(debugBase) // forces a GC first
+	if profileDir != "" {
+		if err := saveProfile(debugBase, profileDir, "idle"); err != nil {
+			return fmt.Errorf("save the idle heap profile: %w", err)
+		}
+	}
 	base, err := rssKB(emu.Process.Pid)
 	if err != nil {
 		return err
@@ -220,13 +253,22 @@ func run(n, rate int, dur, settle time.Duration, bin string) error {
 	}()
 	fmt.Fprintf(os.Stderr, "%d open in %.1f s\n", n, time.Since(t0).Seconds())
 	time.Sleep(settle)
+	msOpen, msErr2 := readMemStats(debugBase)
+	if profileDir != "" {
+		if err := saveProfile(debugBase, profileDir, "open"); err != nil {
+			return fmt.Errorf("save the heap profile: %w", err)
+		}
+	}
 	open, err := rssKB(emu.Process.Pid)
 	if err != nil {
 		return err
 	}
 	gOpen := goroutines(env)
 
+	cpu0, _ := cpuTime(emu.Process.Pid)
 	lat, sent, lost := drive(ctx, conns, rate, dur)
+	cpu1, _ := cpuTime(emu.Process.Pid)
+	msDriven, msErr3 := readMemStats(debugBase)
 	slices.Sort(lat)
 	pct := func(p float64) float64 {
 		if len(lat) == 0 {
@@ -235,8 +277,17 @@ func run(n, rate int, dur, settle time.Duration, bin string) error {
 		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
 	}
 	fmt.Printf("connections            %d (%d channels × 1 master + %d viewers)\n", n, nch, viewersPerChannel)
-	fmt.Printf("emulator RSS           baseline %.1f MB, open %.1f MB → %.1f KB per connection above baseline\n",
+	fmt.Printf("emulator RSS           baseline %.1f MB, open %.1f MB → %.1f KB per connection above baseline (after a forced GC)\n",
 		float64(base)/1024, float64(open)/1024, float64(open-base)/float64(n))
+	if err := errors.Join(msErr, msErr2); err == nil {
+		per := func(a, b int64) float64 { return float64(b-a) / 1024 / float64(n) }
+		fmt.Printf("emulator heap in use   %.1f KB per connection (HeapInuse; HeapAlloc %.1f KB, %.1f objects) + stacks %.1f KB → %.1f KB\n",
+			per(msBase.HeapInuse, msOpen.HeapInuse), per(msBase.HeapAlloc, msOpen.HeapAlloc),
+			float64(msOpen.HeapObjects-msBase.HeapObjects)/float64(n), per(msBase.StackInuse, msOpen.StackInuse),
+			per(msBase.HeapInuse+msBase.StackInuse, msOpen.HeapInuse+msOpen.StackInuse))
+	} else {
+		fmt.Printf("emulator heap in use   (not read: %v)\n", err)
+	}
 	if gBase >= 0 && gOpen >= 0 {
 		fmt.Printf("emulator goroutines    %d → %d: %.2f per connection\n", gBase, gOpen, float64(gOpen-gBase)/float64(n))
 	} else {
@@ -244,6 +295,11 @@ func run(n, rate int, dur, settle time.Duration, bin string) error {
 	}
 	fmt.Printf("relay round trips      %d sent at %d/s for %s, %d answered, %d lost\n", sent, rate, dur, len(lat), lost)
 	fmt.Printf("relay latency ms       p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", pct(0.50), pct(0.90), pct(0.99), pct(1))
+	if msErr2 == nil && msErr3 == nil {
+		gcs, longest := pausesSince(msOpen, msDriven)
+		fmt.Printf("emulator while driven  %.2f s CPU in %s; %d GCs, longest stop-the-world pause %.2f ms\n",
+			(cpu1 - cpu0).Seconds(), dur, gcs, float64(longest.Microseconds())/1000)
+	}
 	return nil
 }
 
