@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -22,9 +23,10 @@ func newLimiter(perSecond float64) *rate.Limiter {
 
 // peer is one WSS connection. It has one goroutine of its own, readLoop;
 // frames queued for it are written by a goroutine that runs only while
-// there is something to write (flush), and its timers are AfterFuncs: an
-// idle connection costs its socket buffers and one parked goroutine
-// (README, Performance: emulator scale).
+// there is something to write (flush), and its three deadlines (idle,
+// GO_AWAY, end) share one AfterFunc timer that a frame read does not
+// touch: an idle connection costs its socket, TLS and WebSocket state and
+// one parked goroutine (README, Performance: emulator scale).
 type peer struct {
 	r        *relay
 	arn      string
@@ -33,46 +35,80 @@ type peer struct {
 	seq      uint64 // upgrade order (relay.seq)
 	conn     *websocket.Conn
 	raw      net.Conn // the hijacked socket under conn
-	out      chan []byte
 	sdp, ice *rate.Limiter
 	// inbound and channelIn are the frame-read budgets of the connection
 	// and of its channel (Limits.FramesPerSecond, ChannelFramesPerSecond).
 	inbound, channelIn *rate.Limiter
-	ctx                context.Context // ends when the peer stops
-	cancel             context.CancelFunc
-	lim                Limits
-	// idle closes the connection after Limits.IdleTimeout without a frame
-	// or ping; goAway sends GO_AWAY before Limits.MaxConnDuration, and end
-	// closes it then (§4.7).
-	idle, goAway, end *time.Timer
 
-	mu        sync.Mutex
-	stopped   bool
-	writing   bool // a flush goroutine runs; it owns conn's writes
-	stop      chan struct{}
-	closeCode websocket.StatusCode
-	reason    string
+	// The deadlines, from born (monotonic): the connection is closed
+	// idleTimeout after the last frame or ping read (lastRead), gets
+	// GO_AWAY at goAwayAt and is closed at endAt (Limits.IdleTimeout,
+	// MaxConnDuration, GoAwayGrace; §4.7). timer fires at the earliest and
+	// re-arms itself (tick).
+	born                         time.Time
+	lastRead                     atomic.Int64 // time.Duration since born
+	idleTimeout, goAwayAt, endAt time.Duration
+	timer                        *time.Timer
+
+	mu         sync.Mutex
+	queue      [][]byte // frames to write, oldest first; nil when empty
+	room       int      // how many may wait (peerQueue, plus a backlog)
+	started    bool
+	stopped    bool
+	writing    bool // a flush goroutine runs; it owns conn's writes
+	goAwaySent bool
+	waitCancel context.CancelFunc // ends readLoop's wait for its frame budget
+	closeCode  websocket.StatusCode
+	reason     string
 }
 
-// start arms the connection's timers; from then on a frame queued is
+// start arms the connection's timer; from then on a frame queued is
 // written and a stop closes the socket.
 func (p *peer) start(lim Limits) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.lim = lim
-	p.idle = time.AfterFunc(lim.IdleTimeout, func() { p.close(websocket.StatusGoingAway, "Going away") })
-	p.goAway = time.AfterFunc(lim.MaxConnDuration-lim.GoAwayGrace, func() { p.send(goAwayFrame) })
-	p.end = time.AfterFunc(lim.MaxConnDuration, func() { p.close(websocket.StatusGoingAway, "Going away") })
-	if len(p.out) > 0 || p.stopped {
+	p.born = time.Now()
+	p.idleTimeout, p.goAwayAt, p.endAt = lim.IdleTimeout, lim.MaxConnDuration-lim.GoAwayGrace, lim.MaxConnDuration
+	p.timer = time.AfterFunc(min(p.idleTimeout, p.goAwayAt, p.endAt), p.tick)
+	p.started = true
+	if len(p.queue) > 0 || p.stopped {
 		p.flushLocked()
 	}
 }
 
-// touch restarts the idle timer (a frame or a ping arrived); only
-// readLoop's goroutine calls it.
+// touch records that a frame or a ping arrived (it postpones the idle
+// deadline); it is a store, so that a frame read costs no timer reset.
 func (p *peer) touch() {
-	if p.idle != nil {
-		p.idle.Reset(p.lim.IdleTimeout)
+	p.lastRead.Store(int64(time.Since(p.born)))
+}
+
+// tick runs when the earliest deadline may have come: it closes an idle
+// or expired connection, sends GO_AWAY once, and re-arms the timer for the
+// next deadline.
+func (p *peer) tick() {
+	now := time.Since(p.born)
+	idleAt := time.Duration(p.lastRead.Load()) + p.idleTimeout
+	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		return
+	}
+	end := now >= p.endAt || now >= idleAt
+	goAway := !end && !p.goAwaySent && now >= p.goAwayAt
+	p.goAwaySent = p.goAwaySent || goAway
+	if !end {
+		next := min(p.endAt, idleAt)
+		if !p.goAwaySent {
+			next = min(next, p.goAwayAt)
+		}
+		p.timer.Reset(next - now)
+	}
+	p.mu.Unlock()
+	if goAway {
+		p.send(goAwayFrame)
+	}
+	if end {
+		p.close(websocket.StatusGoingAway, "Going away")
 	}
 }
 
@@ -84,12 +120,12 @@ func (p *peer) send(frame []byte) {
 	if p.stopped {
 		return
 	}
-	select {
-	case p.out <- frame:
-		p.flushLocked()
-	default:
+	if len(p.queue) >= p.room {
 		p.stopLocked(websocket.StatusPolicyViolation, "too slow")
+		return
 	}
+	p.queue = append(p.queue, frame)
+	p.flushLocked()
 }
 
 // close asks the peer's writer to close the socket, and frees its slot at
@@ -105,9 +141,8 @@ func (p *peer) stopLocked(code websocket.StatusCode, reason string) {
 		return
 	}
 	p.stopped, p.closeCode, p.reason = true, code, reason
-	close(p.stop)
-	if p.cancel != nil {
-		p.cancel()
+	if p.waitCancel != nil {
+		p.waitCancel()
 	}
 	p.r.detach(p)
 	p.flushLocked()
@@ -117,7 +152,7 @@ func (p *peer) stopLocked(code websocket.StatusCode, reason string) {
 // started; p.mu is held. The relay's WaitGroup counts it: readLoop's count
 // is still held whenever it starts (readLoop ends by stopping the peer).
 func (p *peer) flushLocked() {
-	if p.writing || p.idle == nil {
+	if p.writing || !p.started {
 		return
 	}
 	p.writing = true
@@ -138,18 +173,18 @@ func (p *peer) flush() {
 	}
 	failed := false
 	for {
-		select {
-		case f := <-p.out:
+		p.mu.Lock()
+		if len(p.queue) > 0 {
+			f := p.queue[0]
+			p.queue[0] = nil
+			if p.queue = p.queue[1:]; len(p.queue) == 0 {
+				p.queue = nil // an idle peer holds no queue
+			}
+			p.mu.Unlock()
 			if !failed && !write(f) {
 				failed = true
 				p.close(websocket.StatusGoingAway, "write failed")
 			}
-			continue
-		default:
-		}
-		p.mu.Lock()
-		if len(p.out) > 0 {
-			p.mu.Unlock()
 			continue
 		}
 		if !p.stopped {
@@ -159,9 +194,7 @@ func (p *peer) flush() {
 		}
 		code, reason := p.closeCode, p.reason
 		p.mu.Unlock()
-		p.idle.Stop()
-		p.goAway.Stop()
-		p.end.Stop()
+		p.timer.Stop()
 		p.conn.Close(code, reason)
 		p.r.untrack(p)
 		return
@@ -198,12 +231,26 @@ func (p *peer) readLoop() {
 // down), so one flooding channel cannot take the relay's CPU from the
 // others. It returns false when the peer stopped while waiting.
 func (p *peer) budget() bool {
-	for _, l := range []*rate.Limiter{p.inbound, p.channelIn} {
+	for _, l := range [...]*rate.Limiter{p.inbound, p.channelIn} {
 		if l == nil || l.Allow() {
 			continue
 		}
 		p.r.throttledReads.Add(1)
-		if l.Wait(p.ctx) != nil {
+		// A context only while waiting: an idle peer holds none.
+		ctx, cancel := context.WithCancel(context.Background())
+		p.mu.Lock()
+		stopped := p.stopped
+		p.waitCancel = cancel
+		p.mu.Unlock()
+		err := context.Canceled
+		if !stopped {
+			err = l.Wait(ctx)
+		}
+		p.mu.Lock()
+		p.waitCancel = nil
+		p.mu.Unlock()
+		cancel()
+		if err != nil {
 			return false
 		}
 	}

@@ -2,9 +2,11 @@ package emulator
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -127,7 +129,9 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		return wssRefusal(403, "AccessDeniedException", "%s", msg)
 	}
 	q, _ := sigv4.ParseQuery(req.URL.RawQuery)
-	arn, clientID := q.Get("X-Amz-ChannelARN"), q.Get("X-Amz-ClientId")
+	// Copies: an unescaped value can be a piece of the request line, which
+	// the peer would otherwise keep alive (≈ 0.5 KB) for the connection's life.
+	arn, clientID := strings.Clone(q.Get("X-Amz-ChannelARN")), strings.Clone(q.Get("X-Amz-ClientId"))
 	switch {
 	case arn == "":
 		return wssRefusal(400, "InvalidArgumentException", "X-Amz-ChannelARN is required")
@@ -191,7 +195,7 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 		r.mu.Unlock()
 	}()
 
-	p := &peer{r: r, arn: arn, role: role, clientID: clientID, seq: seq, stop: make(chan struct{})}
+	p := &peer{r: r, arn: arn, role: role, clientID: clientID, seq: seq}
 	hw := &hijackRecorder{ResponseWriter: w}
 	conn, err := websocket.Accept(hw, req, &websocket.AcceptOptions{
 		Subprotocols:       []string{"wss"}, // §4.3: echo "wss" when the C SDK offers it
@@ -206,7 +210,6 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 	p.sdp = newLimiter(lim.SDPPerSecond)
 	p.ice = newLimiter(lim.ICEPerSecond)
 	p.inbound = newLimiter(lim.FramesPerSecond)
-	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if r.beforeRegister != nil {
 		r.beforeRegister(role, clientID)
 	}
@@ -251,10 +254,7 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 			cs.viewers[clientID] = p
 		}
 	}
-	p.out = make(chan []byte, len(backlog)+peerQueue)
-	for _, f := range backlog {
-		p.out <- f
-	}
+	p.queue, p.room = backlog, len(backlog)+peerQueue
 	r.peers[p] = struct{}{}
 	r.wg.Add(1) // readLoop; flush counts itself
 	release()
@@ -268,7 +268,12 @@ func (r *relay) serveWSS(w http.ResponseWriter, req *http.Request, kind byte) *a
 	}
 	e.log.Debug("connected", "role", role, "client", clientID, "channel", ch.Name, "queued", len(backlog))
 	p.start(lim)
-	p.readLoop()
+	// The reading goroutine is a new one, and this handler returns: the
+	// one net/http served the request on has a stack grown by the TLS
+	// handshake and the request (16 KB), and it kept the request, the
+	// response and net/http's connection state alive for as long as the
+	// socket was open.
+	go p.readLoop()
 	return nil
 }
 
@@ -451,16 +456,46 @@ func (r *relay) untrack(p *peer) {
 
 // hijackRecorder keeps the connection websocket.Accept hijacks, so that a
 // shutdown past its deadline can cut a socket in the middle of a close
-// handshake.
+// handshake. It also hands coder/websocket smaller buffers than net/http's:
+// coder keeps the hijacked *bufio.ReadWriter for the connection's life
+// (accept.go), and net/http's are 4 KB each (server.go newBufioReader,
+// bufw), 8 KB of an idle connection's cost.
 type hijackRecorder struct {
 	http.ResponseWriter
 	conn net.Conn
 }
 
+// The buffers coder gets. Reading: a frame's payload larger than the
+// buffer is read straight into coder's message buffer, so its size costs
+// no extra reads of the socket. Writing: coder writes a frame's header and
+// payload into the buffer and flushes it once per frame, one TLS record;
+// a frame larger than the buffer (an SDP offer or answer, once per
+// session) takes two.
+const (
+	wsReadBuffer  = 512
+	wsWriteBuffer = 1024
+)
+
 func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	h.conn = c
-	return c, rw, err
+	if err != nil {
+		return c, rw, err
+	}
+	// net/http flushed the 101 before hijacking (response.Hijack). Its
+	// reader may hold bytes the client sent behind the request (a byte its
+	// background read took, at least): they must stay in the buffer coder
+	// gets, since coder re-bases the reader on the socket behind what is
+	// buffered (accept.go).
+	if err := rw.Writer.Flush(); err != nil {
+		return c, rw, err
+	}
+	held, _ := rw.Reader.Peek(rw.Reader.Buffered())
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(held)), c), max(wsReadBuffer, len(held)))
+	if _, err := br.Peek(len(held)); err != nil { // from the bytes.Reader: no socket read
+		return c, rw, err
+	}
+	return c, bufio.NewReadWriter(br, bufio.NewWriterSize(c, wsWriteBuffer)), nil
 }
 
 func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }
