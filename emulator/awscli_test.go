@@ -23,7 +23,7 @@ func TestBoto3EndpointFromEnv(t *testing.T) {
 	env := pyEnv(e, e.Credential())
 	env.Endpoint = ""
 	env.Environ = e.Env()
-	r := runPy(t, env, "endpointenv", map[string]string{"url": e.URL()})
+	r := runPy(t, env, "endpointenv", map[string]string{"url": e.URL(), "ca": e.CABundlePath()})
 	var created struct{ ChannelARN string }
 	wantOK(t, r, "create", &created)
 	var eps struct {
@@ -41,6 +41,10 @@ func TestBoto3EndpointFromEnv(t *testing.T) {
 	if res := step(t, r, "ice_on_control_plane"); res.OK || res.Code != "UnknownOperationException" || res.HTTPStatusCode != 404 {
 		t.Errorf("GetIceServerConfig on the control-plane host: %v", res)
 	}
+	if res := step(t, r, "no_ca"); res.OK || res.Class != "SSLError" {
+		t.Errorf("without AWS_CA_BUNDLE: %v, want SSLError", res)
+	}
+	wantOK(t, r, "verify_param", nil)
 }
 
 // The unmodified AWS CLI v1 against the emulator in the aws-cn partition:
