@@ -30,6 +30,9 @@
 //	                           service or connection error
 //	emit(v)                    hand v back to Go (exactly once)
 //
+// A script is at most 100 KiB (it is one python argument); pass data in
+// through the input, which goes to python's stdin.
+//
 // for example
 //
 //	var got []pyrun.Result

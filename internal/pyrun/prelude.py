@@ -52,7 +52,9 @@ def jsonable(v):
 
 def call(c, op, **params):
     """Send operation op (PascalCase such as "GetIceServerConfig", or the
-    boto3 method name) with client c; return the pyrun.Result shape."""
+    boto3 method name) with client c; return the pyrun.Result shape. A
+    streaming body (GetMedia's Payload) is read to its end: for a live
+    stream, call the client method yourself and read what you need."""
     name = _xform_name(op) if op[:1].isupper() else op
     try:
         out = getattr(c, name)(**params)

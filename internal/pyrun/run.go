@@ -36,6 +36,9 @@ const fixHint = "python3 with boto3 and botocore is part of the machine image (p
 // services are the botocore models the emulator's tests use.
 var services = []string{"kinesisvideo", "kinesis-video-signaling", "kinesis-video-webrtc-storage", "kinesis-video-media", "kinesis-video-archived-media"}
 
+// maxScript bounds a script's size; pass data through input instead.
+const maxScript = 100 << 10
+
 // waitDelay bounds how long a run waits for the child's pipes after killing it.
 const waitDelay = 5 * time.Second
 
@@ -138,6 +141,10 @@ func Run(ctx context.Context, env Env, script string, input, out any) error {
 	childEnv, err := env.environ()
 	if err != nil {
 		return fail(err)
+	}
+	if len(script) > maxScript {
+		// It goes to python as one argument (Linux MAX_ARG_STRLEN is 128 KiB).
+		return fail(fmt.Errorf("script is %d bytes, more than %d", len(script), maxScript))
 	}
 	in, err := json.Marshal(input)
 	if err != nil {

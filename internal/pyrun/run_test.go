@@ -183,6 +183,7 @@ func TestRunHarnessErrors(t *testing.T) {
 		{name: "missing CA bundle", env: func(e *Env) { e.CABundle = "/nonexistent/ca.pem" }, want: "CABundle"},
 		{name: "bad input", input: func() {}, want: "marshal input"},
 		{name: "no emit", script: "x = 1", want: "did not call emit"},
+		{name: "script too long", script: strings.Repeat("#", maxScript+1), want: "more than 102400"},
 		{name: "emit twice", script: "emit(1)\nemit(2)", want: "emit called twice"},
 		{name: "syntax error", script: "x = 1\nthis is not python", want: `File "<script>", line 2`},
 		{name: "secret in traceback", script: "raise RuntimeError(INPUT)", input: "key " + testSecret + " token " + testToken, want: "RuntimeError: key [REDACTED] token [REDACTED]"},
