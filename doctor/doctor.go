@@ -17,6 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/kvsrtc/kvsrtc/channel"
+	"github.com/kvsrtc/kvsrtc/creds"
 	"github.com/kvsrtc/kvsrtc/media"
 	"github.com/kvsrtc/kvsrtc/resolve"
 )
@@ -72,8 +73,9 @@ type Options struct {
 	// HTTPClient opens the WebSocket. Nil: Config.HTTPClient when it is an
 	// *http.Client (or has GetTransport), else http.DefaultClient.
 	HTTPClient *http.Client
-	// RootCAs verify TURN servers over TLS (turns:). Nil: the roots of
-	// HTTPClient's transport (an AWS_CA_BUNDLE), else the system's.
+	// RootCAs verify TURN servers over TLS (turns:), and then the system
+	// roots. Nil: the roots of HTTPClient's transport (an AWS_CA_BUNDLE),
+	// else the system's alone.
 	RootCAs *x509.CertPool
 	// SettingEngine changes pion's SettingEngine of the media probes (tests
 	// keep ICE on loopback).
@@ -254,6 +256,11 @@ func rootsOf(c *http.Client) *x509.CertPool {
 }
 
 // tlsConfig is the TLS configuration for a turns: server called host.
+// With RootCAs set (a CA bundle), the system roots are trusted too, as
+// the HTTPClient creds.Load builds does.
 func (s *state) tlsConfig(host string) *tls.Config {
-	return &tls.Config{ServerName: host, RootCAs: s.opts.RootCAs, MinVersion: tls.VersionTLS12}
+	if s.opts.RootCAs != nil {
+		return creds.BundleTLSConfig(s.opts.RootCAs, host)
+	}
+	return &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 }
