@@ -71,7 +71,7 @@ func awsPath() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("pyrun: aws (the AWS CLI) not found on PATH (%s)", fixHint)
 	}
-	return aws, nil
+	return unshim(aws, "aws"), nil
 }
 
 // CLI runs `aws --output json [--endpoint-url env.Endpoint] args...` in env

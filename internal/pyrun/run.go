@@ -82,7 +82,7 @@ func python() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("pyrun: python3 not found on PATH (%s)", fixHint)
 	}
-	return py, nil
+	return unshim(py, "python3"), nil
 }
 
 // Result is one call's outcome as botocore reported it.
