@@ -130,6 +130,13 @@ func TestAWSCLIReadsStoredMedia(t *testing.T) {
 			t.Fatalf("aws %s: %v %v", args[1], r, err)
 		}
 	}
+	r, err := pyrun.CLI(t.Context(), env, "kinesis-video-archived-media", "list-fragments", "--stream-name", "cam")
+	var list struct {
+		Fragments []struct{ FragmentNumber string }
+	}
+	if err != nil || r.ExitCode != 0 || r.Decode(&list) != nil || len(list.Fragments) != 5 {
+		t.Errorf("aws list-fragments: %v %v", r, err)
+	}
 	stream, err := os.ReadFile(filepath.Join(dir, "cam.mkv"))
 	if err != nil {
 		t.Fatal(err)

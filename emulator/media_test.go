@@ -313,3 +313,34 @@ func TestGetMediaTPS(t *testing.T) {
 		}
 	}
 }
+
+// The service's host-based endpoint shape is served too: /getMedia on host
+// s-<id>.kinesisvideo.<region>.amazonaws.com (a client whose hosts file
+// sends that name to the emulator).
+func TestGetMediaHostEndpoint(t *testing.T) {
+	f := newMediaFixture(t, emulator.Options{})
+	body := []byte(`{"StreamName":"cam","StartSelector":{"StartSelectorType":"FRAGMENT_NUMBER","AfterFragmentNumber":"42"}}`)
+	for _, tc := range []struct {
+		host string
+		want int
+	}{
+		{strings.TrimPrefix(f.endpoint, "/") + ".kinesisvideo.us-west-2.amazonaws.com", 200},
+		{"kinesisvideo.us-west-2.amazonaws.com", 404}, // the control plane has no getMedia
+	} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.e.URL()+"/getMedia", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = tc.host
+		signRequest(t, f.e, req, body)
+		resp, err := emulatortest.HTTPClient(f.e).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want || (tc.want == 200 && !bytes.Contains(data, []byte("AWS_KINESISVIDEO_ERROR_ID"))) {
+			t.Errorf("host %s: %d %.100q, want %d", tc.host, resp.StatusCode, data, tc.want)
+		}
+	}
+}
