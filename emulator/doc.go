@@ -73,6 +73,11 @@
 // data dir ([StorageOptions]). Faults: [Emulator.DropStorageOffers],
 // [Emulator.EndStorageSession]; state: [Emulator.StorageSessions];
 // stored media: [Emulator.StoredMedia], [ListStoredMedia], [StoredStream.Export].
+// Stored media is read back as from the service: GetDataEndpoint gives a
+// stream's data endpoint (/s-<id>), which serves GetMedia (the service's MKV
+// chunks with the AWS_KINESISVIDEO_* tags, live from NOW), GetClip (an MP4
+// the emulator writes itself), ListFragments and GetMediaForFragmentList
+// ([MediaOptions]).
 //
 // [Emulator.Close] stops within a one-second deadline; [Emulator.Shutdown]
 // drains within its context (REST requests finish, WSS clients get GO_AWAY
