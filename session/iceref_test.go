@@ -1,10 +1,12 @@
 package session_test
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kvsrtc/kvsrtc/channel"
 	"github.com/kvsrtc/kvsrtc/emulator"
 	"github.com/kvsrtc/kvsrtc/resolve"
 	"github.com/kvsrtc/kvsrtc/session"
@@ -58,6 +60,14 @@ func TestICEServersFetchedOnReconnectICEServer(t *testing.T) {
 	v := newEnv(t, "reconnect-ice")
 	m := liveMaster(t, v, func(o *session.MasterOptions) { turnOnly(&o.Options) })
 	waitFor(t, 10*time.Second, "master's ICE servers", func() bool { return m.Timeline().Has(session.StepICEServers) })
+	// The master's WSS open (StepConnect) does not mean the emulator has
+	// registered the connection yet: it does so after the 101 is written.
+	// Wait for the emulator's side, or the frame reaches no one.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := v.e.WaitConnected(ctx, v.arn.String(), channel.RoleMaster, ""); err != nil {
+		t.Fatal(err)
+	}
 	before := v.e.Requests("GetIceServerConfig")
 	if n := v.e.ReconnectICEServer(v.arn.String()); n != 1 {
 		t.Fatalf("RECONNECT_ICE_SERVER reached %d connections, want the master's", n)
