@@ -164,11 +164,28 @@ func newHandPC(t *testing.T, codecs ...webrtc.RTPCodecParameters) *webrtc.PeerCo
 }
 
 // sendClip writes the demo clip of codec c to track in real time, once it
-// is connected, until ctx ends or the clip does.
+// is connected, until ctx ends or the clip does. Samples written before
+// then are dropped (the track is not bound yet): a clip started at once
+// could play its last keyframe out before a slow connection is up, and the
+// viewer would get no whole frame (this master ignores PLI).
 func (h *handMaster) sendClip(ctx context.Context, track *webrtc.TrackLocalStaticSample, c media.Codec) {
+	connected := make(chan struct{})
+	var once sync.Once
+	up := func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			once.Do(func() { close(connected) })
+		}
+	}
+	h.pc.OnConnectionStateChange(up)
+	up(h.pc.ConnectionState()) // connected before the callback was set
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
+		select {
+		case <-connected:
+		case <-ctx.Done():
+			return
+		}
 		var r media.FrameReader
 		var err error
 		switch c {
