@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -92,6 +93,35 @@ func saveProfile(base, dir, name string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// saveCPUProfile stores the emulator's CPU profile over most of the
+// driving time as dir/cpu.pb.gz.
+func saveCPUProfile(base, dir string, dur time.Duration) error {
+	secs := max(1, int((dur - time.Second).Seconds()))
+	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(filepath.Join(dir, "cpu.pb.gz"))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// selfCPU is this process's user + system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // cpuTime is a process's user + system CPU time (/proc/pid/stat).

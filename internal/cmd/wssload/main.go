@@ -25,7 +25,8 @@
 //	taskset -c 1 go run ./internal/cmd/wssload -emu-cpus 0 -n 10000 -rate 5000
 //
 // -profile DIR saves the emulator's heap profiles (idle.pb.gz, open.pb.gz)
-// for `go tool pprof -sample_index=inuse_space -base DIR/idle.pb.gz DIR/open.pb.gz`.
+// for `go tool pprof -sample_index=inuse_space -base DIR/idle.pb.gz DIR/open.pb.gz`,
+// and its CPU profile while driven (cpu.pb.gz).
 //
 // The emulator keeps the service's quotas (3 connects per second per
 // channel, 20 ICE messages per second per connection): the dialler spreads
@@ -266,8 +267,19 @@ func run(n, rate int, dur, settle time.Duration, bin string) error {
 	gOpen := goroutines(env)
 
 	cpu0, _ := cpuTime(emu.Process.Pid)
+	cpuProfile := make(chan error, 1)
+	if profileDir != "" {
+		go func() { cpuProfile <- saveCPUProfile(debugBase, profileDir, dur) }()
+	} else {
+		cpuProfile <- nil
+	}
+	self0 := selfCPU()
 	lat, sent, lost := drive(ctx, conns, rate, dur)
 	cpu1, _ := cpuTime(emu.Process.Pid)
+	self1 := selfCPU()
+	if err := <-cpuProfile; err != nil {
+		return fmt.Errorf("save the CPU profile: %w", err)
+	}
 	msDriven, msErr3 := readMemStats(debugBase)
 	slices.Sort(lat)
 	pct := func(p float64) float64 {
@@ -297,8 +309,9 @@ func run(n, rate int, dur, settle time.Duration, bin string) error {
 	fmt.Printf("relay latency ms       p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", pct(0.50), pct(0.90), pct(0.99), pct(1))
 	if msErr2 == nil && msErr3 == nil {
 		gcs, longest := pausesSince(msOpen, msDriven)
-		fmt.Printf("emulator while driven  %.2f s CPU in %s; %d GCs, longest stop-the-world pause %.2f ms\n",
-			(cpu1 - cpu0).Seconds(), dur, gcs, float64(longest.Microseconds())/1000)
+		fmt.Printf("emulator while driven  %.2f s CPU in %s (%.0f µs per round trip); %d GCs, longest stop-the-world pause %.2f ms\n",
+			(cpu1 - cpu0).Seconds(), dur, float64((cpu1-cpu0).Microseconds())/float64(max(1, sent)), gcs, float64(longest.Microseconds())/1000)
+		fmt.Printf("wssload while driving  %.2f s CPU (its clients: the other end of every connection)\n", (self1 - self0).Seconds())
 	}
 	return nil
 }
