@@ -14,6 +14,9 @@ import (
 	"github.com/kvsrtc/kvsrtc/wire"
 )
 
+// writeTimeout bounds one frame's write to a client.
+const writeTimeout = 5 * time.Second
+
 func newLimiter(perSecond float64) *rate.Limiter {
 	if perSecond <= 0 {
 		return rate.NewLimiter(rate.Inf, 1)
@@ -165,11 +168,13 @@ func (p *peer) flushLocked() {
 // socket as the service does: 1001 "Going away" (§13).
 func (p *peer) flush() {
 	defer p.r.wg.Done()
-	ctx := p.r.life // a shutdown's deadline ends the writes
+	// A write gives up after writeTimeout through the socket's deadline,
+	// not a context: a context per write cost a timer and, in coder, an
+	// AfterFunc, both registered under one lock shared by every peer. A
+	// shutdown past its deadline cuts the sockets, which ends the writes.
 	write := func(f []byte) bool {
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		return p.conn.Write(wctx, websocket.MessageText, f) == nil
+		_ = p.raw.SetWriteDeadline(time.Now().Add(writeTimeout))
+		return p.conn.Write(context.Background(), websocket.MessageText, f) == nil
 	}
 	failed := false
 	for {
@@ -195,6 +200,7 @@ func (p *peer) flush() {
 		code, reason := p.closeCode, p.reason
 		p.mu.Unlock()
 		p.timer.Stop()
+		_ = p.raw.SetWriteDeadline(time.Time{}) // coder bounds the close handshake itself
 		p.conn.Close(code, reason)
 		p.r.untrack(p)
 		return

@@ -34,10 +34,6 @@ type relay struct {
 	// the 101 is on the wire before the connection is hijacked, so shutdown
 	// must let them finish rather than have http.Server.Close cut them.
 	upgrading sync.WaitGroup
-	// life bounds every write; kill ends it when a shutdown's deadline
-	// passes, so no flush or close handshake outlives it.
-	life context.Context
-	kill context.CancelFunc
 	// seq numbers upgrades in the order they passed the quota checks, which
 	// is before their 101: registration can lag behind (the goroutine that
 	// answered is descheduled), so "newest wins" compares seq, not the order
@@ -83,7 +79,6 @@ const peerQueue = 64
 
 func newRelay(e *Emulator) *relay {
 	r := &relay{e: e, channels: map[string]*channelState{}, peers: map[*peer]struct{}{}}
-	r.life, r.kill = context.WithCancel(context.Background())
 	return r
 }
 
@@ -427,7 +422,6 @@ func (r *relay) shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = ctx.Err()
-		r.kill() // ends the writes under way (flushes, close handshakes)
 		r.mu.Lock()
 		ps := make([]*peer, 0, len(r.peers))
 		for p := range r.peers {
@@ -443,7 +437,6 @@ func (r *relay) shutdown(ctx context.Context) error {
 		}
 		<-done
 	}
-	r.kill()
 	return err
 }
 

@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesisvideo/types"
+	"github.com/coder/websocket"
 
 	"github.com/kvsrtc/kvsrtc/emulator"
 )
@@ -132,4 +136,68 @@ func serverFrame(t *testing.T, r io.Reader) []byte {
 		t.Fatalf("frame payload: %v", err)
 	}
 	return p
+}
+
+// A client that stops reading cannot hold its writer: once the socket's
+// buffers are full, the write gives up (writeTimeout, the socket's write
+// deadline), the connection is closed and a graceful Shutdown finds every
+// goroutine ended by itself. Without the bound, Shutdown would end on its
+// deadline with the writer still stuck.
+func TestWSSStalledReaderCut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a 5 s write timeout")
+	}
+	gone := make(chan struct{}, 1)
+	opts := emulator.Options{
+		Limits: emulator.Limits{ICEPerSecond: -1, FramesPerSecond: -1, ChannelFramesPerSecond: -1},
+		OnConnection: func(ev emulator.ConnectionEvent) {
+			if !ev.Connected && ev.ClientID == "stalled" {
+				gone <- struct{}{}
+			}
+		},
+	}
+	e, err := emulator.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	arn := createChannel(t, newClient(e), "stall")
+	m, _, err := dialWSS(context.Background(), e, presign(t, e, wssEndpoint(t, e, arn, types.ChannelRoleMaster), presignOpts{arn: arn}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.CloseNow() })
+	v, _, err := dialWSS(context.Background(), e, presign(t, e, wssEndpoint(t, e, arn, types.ChannelRoleViewer), presignOpts{arn: arn, clientID: "stalled"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.CloseNow() }) // never read
+	frame := `{"action":"ICE_CANDIDATE","recipientClientId":"stalled","messagePayload":"` + strings.Repeat("A", 9000) + `"}`
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// Loopback socket buffers take a few MB: send until the emulator gives
+	// the stalled viewer up (its queue overflows once the writes block).
+	for sent := 0; ; sent++ {
+		select {
+		case <-gone:
+		case <-ctx.Done():
+			t.Fatalf("the stalled viewer was not given up after %d frames", sent)
+		default:
+			if sent > 20000 {
+				t.Fatalf("the stalled viewer was not given up after %d frames", sent)
+			}
+			if err := m.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		break
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	t0 := time.Now()
+	if err := e.Shutdown(sctx); err != nil {
+		t.Fatalf("Shutdown after %v: %v (a write to the stalled viewer did not give up)", time.Since(t0), err)
+	}
+	t.Logf("Shutdown took %v", time.Since(t0))
 }
