@@ -140,7 +140,11 @@ func TestMasterExpiredCredentialsExit(t *testing.T) {
 		Expiration: time.Now().Add(time.Hour)}
 	e, arn := startEmulator(t, emulator.Options{Clock: clock, Credentials: []emulator.Credential{emulator.DevCredential, expiring}}, "cam",
 		"AWS_ACCESS_KEY_ID=ASIAEXPIRING", "AWS_SECRET_ACCESS_KEY="+cliSecret, "AWS_SESSION_TOKEN=expiringTOKEN")
-	m := start(t, "master", "--channel-name", "cam", "--credentials-retry", "2s")
+	m := start(t, "master", "--channel-name", "cam", "--credentials-retry", "2s", "--log-level", "info")
+	// Ready, not only on the emulator's connection list: the master fetches
+	// ICE servers beside its WSS connect, and a GetIceServerConfig checked
+	// after the shift below would end it through that path instead.
+	m.waitErr(t, "channel connected", 30*time.Second)
 	waitUntil(t, 30*time.Second, "master connected", func() bool { up, _ := e.Connections(arn); return up })
 	mu.Lock()
 	shift = 2 * time.Hour // the session token has expired

@@ -405,6 +405,14 @@ func runMaster(ctx context.Context, opts *masterOptions) error {
 		g.Go(func() error { return runSource(gctx, s) })
 	}
 	g.Go(func() error { return m.Run(gctx) })
+	g.Go(func() error { // as master --config logs it (masterconfig.go)
+		select {
+		case <-m.Ready(): // signaling connected and ICE servers fetched
+			so.Logger.Info("channel connected", "arn", arn.String(), "setup_ms", time.Since(tl.Start()).Milliseconds())
+		case <-gctx.Done():
+		}
+		return nil
+	})
 	if opts.Session.Seconds > 0 {
 		fmt.Fprintf(ios.ErrOut, "master: --seconds %v counts media from the first frame sent to a viewer; waiting for a viewer\n", opts.Session.Seconds)
 	}
