@@ -1,46 +1,12 @@
 package jsrun
 
-import (
-	"regexp"
-	"strings"
-)
+import "github.com/kvsrtc/kvsrtc/internal/redact"
 
-const redacted = "[REDACTED]"
+// redactor removes an Env's secrets and credential-shaped text from what
+// the harness prints (internal/redact).
+type redactor struct{ r redact.Redactor }
 
-// secretPatterns match credentials whose value Call does not know: presigned
-// URL parameters, Authorization signatures and credential fields in printed
-// objects or JSON.
-var secretPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)((?:X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential)=)[^&\s"'<>]+`),
-	regexp.MustCompile(`(?i)(\bSignature=)[0-9a-f]+`),
-	regexp.MustCompile(`(?i)(["']?\b(?:secretAccessKey|secret_access_key|sessionToken|session_token|securityToken|x-amz-security-token|password|credential)\b["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;}&]+)`),
-}
-
-type redactor struct {
-	literal *strings.Replacer
-}
-
-func newRedactor(e Env) redactor {
-	// Longest first, so a key that is part of the token cannot leave the
-	// rest of the token behind.
-	secrets := []string{e.SecretAccessKey, e.SessionToken}
-	if len(secrets[0]) < len(secrets[1]) {
-		secrets[0], secrets[1] = secrets[1], secrets[0]
-	}
-	var pairs []string
-	for _, s := range secrets {
-		if s != "" {
-			pairs = append(pairs, s, redacted)
-		}
-	}
-	return redactor{literal: strings.NewReplacer(pairs...)}
-}
+func newRedactor(e Env) redactor { return redactor{redact.New(e.SecretAccessKey, e.SessionToken)} }
 
 // redact removes e's secrets and anything that looks like a credential from s.
-func (r redactor) redact(s string) string {
-	s = r.literal.Replace(s)
-	for _, re := range secretPatterns {
-		s = re.ReplaceAllString(s, "${1}"+redacted)
-	}
-	return s
-}
+func (r redactor) redact(s string) string { return r.r.String(s) }
