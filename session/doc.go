@@ -79,6 +79,13 @@
 // (by the resolver's clock, resolve.Options.Now) fetches them before it
 // answers a viewer. Throttled WSS connects are retried.
 //
+// A relay candidate's first packet to a new peer address does not wait for
+// the TURN server's CreatePermission answer (pion's relays send their
+// checks on ICE's one loop, so each wait held every check): the permission
+// is answered at once and the server's answer checked after it
+// (turnperm.go; Options.WaitTURNPermissions keeps pion's waiting). TLS
+// sessions with TURN servers are resumed across the process.
+//
 // # Recovery
 //
 // The signaling client reconnects by itself; Options.Logger gets a line when
