@@ -79,7 +79,7 @@ func (o *OggReader) readFrame() (Frame, error) {
 		if len(payload) == 0 {
 			continue
 		}
-		samples, err := opusPacketSamples(payload)
+		samples, err := OpusPacketSamples(payload)
 		if err != nil {
 			return Frame{}, err
 		}
@@ -106,9 +106,11 @@ func (o *OggReader) readFrame() (Frame, error) {
 	}
 }
 
-// opusPacketSamples returns the number of 48 kHz samples in an Opus packet
-// from its TOC byte and frame count (RFC 6716 3.1, 3.2.5).
-func opusPacketSamples(p []byte) (int, error) {
+// OpusPacketSamples returns the number of 48 kHz samples in an Opus packet
+// from its TOC byte and frame count (RFC 6716 3.1, 3.2.5); an empty packet,
+// a code-3 packet without a frame count or with none, and one over 120 ms
+// are ErrInvalidStream.
+func OpusPacketSamples(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, fmt.Errorf("%w: empty opus packet", ErrInvalidStream)
 	}

@@ -252,7 +252,7 @@ func TestOpusPacketSamples(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := opusPacketSamples(tt.p)
+			got, err := OpusPacketSamples(tt.p)
 			if tt.want < 0 {
 				if err == nil {
 					t.Fatalf("got %d, want error", got)

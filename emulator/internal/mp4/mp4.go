@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kvsrtc/kvsrtc/emulator/internal/mkv"
+	"github.com/kvsrtc/kvsrtc/media"
 )
 
 const (
@@ -171,32 +172,13 @@ func audioTrak(c *mkv.Clip, offset uint32) ([]byte, uint64) {
 	return box("trak", tkhd(2, total, 0x0100, 0, 0), edts, mdia), total
 }
 
-// opusSamples is a packet's duration at 48 kHz from its TOC byte (RFC 6716
-// 3.1); a packet without one counts as 20 ms.
+// opusSamples is a packet's duration at 48 kHz from its TOC byte
+// (media.OpusPacketSamples); a packet it cannot read counts as 20 ms.
 func opusSamples(p []byte) int {
-	if len(p) == 0 {
-		return 960
+	if n, err := media.OpusPacketSamples(p); err == nil {
+		return n
 	}
-	cfg := p[0] >> 3
-	var frame int
-	switch {
-	case cfg < 12: // SILK: 10, 20, 40, 60 ms
-		frame = []int{480, 960, 1920, 2880}[cfg%4]
-	case cfg < 16: // hybrid: 10, 20 ms
-		frame = []int{480, 960}[cfg%2]
-	default: // CELT: 2.5, 5, 10, 20 ms
-		frame = []int{120, 240, 480, 960}[cfg%4]
-	}
-	n := 1
-	switch p[0] & 3 {
-	case 1, 2:
-		n = 2
-	case 3:
-		if len(p) > 1 {
-			n = max(int(p[1]&0x3f), 1)
-		}
-	}
-	return frame * n
+	return 960
 }
 
 var matrix = concat(u32(0x00010000), u32(0), u32(0), u32(0), u32(0x00010000), u32(0), u32(0), u32(0), u32(0x40000000))
