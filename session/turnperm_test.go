@@ -119,6 +119,15 @@ func (f *fakeTURN) next(t *testing.T) received {
 // readWithin reads one datagram from c, failing after 5 s.
 func readWithin(t *testing.T, c net.PacketConn) []byte {
 	t.Helper()
+	return within(t, func(buf []byte) (int, error) {
+		n, _, err := c.ReadFrom(buf)
+		return n, err
+	})
+}
+
+// within reads once with read, failing on an error or after 5 s.
+func within(t *testing.T, read func([]byte) (int, error)) []byte {
+	t.Helper()
 	type res struct {
 		b   []byte
 		err error
@@ -126,7 +135,7 @@ func readWithin(t *testing.T, c net.PacketConn) []byte {
 	ch := make(chan res, 1)
 	go func() {
 		buf := make([]byte, 1500)
-		n, _, err := c.ReadFrom(buf)
+		n, err := read(buf)
 		ch <- res{buf[:n], err}
 	}()
 	select {
@@ -359,26 +368,10 @@ func TestTURNPermissionStreamFraming(t *testing.T) {
 	}
 	read := func() []byte {
 		t.Helper()
-		type res struct {
-			b   []byte
-			err error
-		}
-		ch := make(chan res, 1)
-		go func() {
-			buf := make([]byte, 1500)
+		return within(t, func(buf []byte) (int, error) {
 			n, _, err := conn.ReadFrom(buf)
-			ch <- res{buf[:n], err}
-		}()
-		select {
-		case r := <-ch:
-			if r.err != nil {
-				t.Fatal(r.err)
-			}
-			return r.b
-		case <-time.After(5 * time.Second):
-			t.Fatal("nothing to read within 5 s")
-			return nil
-		}
+			return n, err
+		})
 	}
 	checkAnswer(t, read(), req)
 
